@@ -1,0 +1,2 @@
+/* Placeholder: the irqchip glue (kernel / userspace / split) lands here. */
+#include "vmm/irqchip.h"

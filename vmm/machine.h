@@ -1,0 +1,3 @@
+#ifndef KVMRUN_MACHINE_H
+#define KVMRUN_MACHINE_H
+#endif
