@@ -321,6 +321,9 @@ void vcpu_dump(struct vcpu *v, FILE *f)
 		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
 	fprintf(f, "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx EFER=%08llx APIC=%llx\n",
 		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.apic_base);
+	if (s.cs.selector == 0xf000 && r.rip == 0xfff0 && s.cs.base == 0xffff0000ULL)
+		fprintf(f, "(this is the reset state: on AMD hosts KVM reinitialises the vCPU "
+			   "after a shutdown, so the faulting state is lost)\n");
 	lin = s.cs.base + r.rip;
 	if (!(s.cr0 & 1))
 		lin &= 0xffffffffULL;
