@@ -277,6 +277,7 @@ static int opt_smp(struct config *cfg, const struct opt *o, const char *arg)
 {
 	struct optlist ol;
 	unsigned long long v;
+	bool have_cpus = false;
 	int r = 0, i;
 	static const char *const keys[] = { "cpus", "sockets", "cores", "threads", "maxcpus",
 					    "dies", "clusters" };
@@ -296,6 +297,7 @@ static int opt_smp(struct config *cfg, const struct opt *o, const char *arg)
 			goto out;
 		}
 		cfg->smp_cpus = (int)v;
+		have_cpus = true;
 	}
 	for (i = 0; i < (int)ARRAY_SIZE(keys); i++) {
 		const char *val = optlist_get(&ol, keys[i]);
@@ -307,7 +309,7 @@ static int opt_smp(struct config *cfg, const struct opt *o, const char *arg)
 			goto out;
 		}
 		switch (i) {
-		case 0: cfg->smp_cpus = (int)v; break;
+		case 0: cfg->smp_cpus = (int)v; have_cpus = true; break;
 		case 1: cfg->sockets = (int)v; break;
 		case 2: cfg->cores = (int)v; break;
 		case 3: cfg->threads = (int)v; break;
@@ -319,7 +321,7 @@ static int opt_smp(struct config *cfg, const struct opt *o, const char *arg)
 		r = bad(o, "invalid parameter '%s'", optlist_unused(&ol));
 		goto out;
 	}
-	if (!cfg->smp_cpus) {
+	if (!have_cpus) {
 		int s = cfg->sockets ? cfg->sockets : 1, c = cfg->cores ? cfg->cores : 1,
 		    t = cfg->threads ? cfg->threads : 1;
 		cfg->smp_cpus = s * c * t;
@@ -1053,6 +1055,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	cfg->irqchip = IRQCHIP_KERNEL;
 	cfg->smm = OOA_AUTO;
 
+	if (argc <= 1) {
+		cfg->default_guest = true;
+		return 0;
+	}
 	if (argc > 1 && !strcmp(argv[1], "tdx-measure")) {
 		if (argc != 3)
 			return err_set(-EINVAL, "tdx-measure: usage: kvmrun tdx-measure TDVF.fd");

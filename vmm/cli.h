@@ -69,6 +69,7 @@ struct global_cfg {
 struct config {
 	enum cli_action action;
 	const char *argv0;
+	bool default_guest;                /* no arguments: boot the built-in demo */
 
 	/* machine */
 	enum machine_type machine;
