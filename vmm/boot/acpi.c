@@ -341,40 +341,32 @@ static void rt_mem32_fixed(struct rt *r, bool rw, uint32_t base, uint32_t len)
 #define RT_TYPE_BUS 2
 #define RT_GEN_FLAGS 0x0c
 
-static void rt_word(struct rt *r, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+static void st_le(uint8_t *p, unsigned n, uint64_t v)
 {
-	uint8_t d[16] = { 0x88, 13, 0, type, RT_GEN_FLAGS, tflags };
+	unsigned i;
 
-	st_le16(d + 6, 0);                 /* granularity */
-	st_le16(d + 8, min);
-	st_le16(d + 10, max);
-	st_le16(d + 12, 0);                /* translation */
-	st_le16(d + 14, (uint16_t)(max - min + 1));
-	rt_put(r, d, sizeof(d));
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void rt_dword_mem(struct rt *r, uint8_t tflags, uint32_t min, uint32_t max)
+/*
+ * Word (2), DWord (4) or QWord (8) address space descriptor: granularity
+ * 0, [min, max], no translation, length max - min + 1.
+ */
+static void rt_addr(struct rt *r, unsigned width, uint8_t type, uint8_t tflags, uint64_t min,
+		    uint64_t max)
 {
-	uint8_t d[26] = { 0x87, 23, 0, RT_TYPE_MEM, RT_GEN_FLAGS, tflags };
+	uint8_t d[46] = { width == 2 ? 0x88 : width == 4 ? 0x87 : 0x8a };
+	unsigned len = 3 + 5 * width;   /* type and flag bytes + five fields */
 
-	st_le32(d + 6, 0);
-	st_le32(d + 10, min);
-	st_le32(d + 14, max);
-	st_le32(d + 18, 0);
-	st_le32(d + 22, max - min + 1);
-	rt_put(r, d, sizeof(d));
-}
-
-static void rt_qword_mem(struct rt *r, uint8_t tflags, uint64_t min, uint64_t max)
-{
-	uint8_t d[46] = { 0x8a, 43, 0, RT_TYPE_MEM, RT_GEN_FLAGS, tflags };
-
-	st_le64(d + 6, 0);
-	st_le64(d + 14, min);
-	st_le64(d + 22, max);
-	st_le64(d + 30, 0);
-	st_le64(d + 38, max - min + 1);
-	rt_put(r, d, sizeof(d));
+	st_le16(d + 1, (uint16_t)len);
+	d[3] = type;
+	d[4] = RT_GEN_FLAGS;
+	d[5] = tflags;
+	st_le(d + 6 + width, width, min);
+	st_le(d + 6 + 2 * width, width, max);
+	st_le(d + 6 + 4 * width, width, max - min + 1);
+	rt_put(r, d, 3 + len);
 }
 
 /* Memory type-specific flags: read-write, bits 2:1 = cacheability */
@@ -427,17 +419,17 @@ static void dsdt_pci0(struct aml *a, const struct acpi_config *cfg)
 	aml_name_int(a, "_UID", 0);
 	aml_name_int(a, "_BBN", 0);
 
-	rt_word(&r, RT_TYPE_BUS, 0, 0,
+	rt_addr(&r, 2, RT_TYPE_BUS, 0, 0,
 		cfg->machine == ACPI_MACHINE_Q35 ? cfg->ecam_bus_end : 0xff);
 	rt_io(&r, PORT_PCI_CONFIG, PORT_PCI_CONFIG, 0x01, 0x08);
-	rt_word(&r, RT_TYPE_IO, RT_IO_ENTIRE_RANGE, 0x0000, PORT_PCI_CONFIG - 1);
-	rt_word(&r, RT_TYPE_IO, RT_IO_ENTIRE_RANGE, PORT_PCI_CONFIG + 8, 0xffff);
-	rt_dword_mem(&r, RT_MEM_RW_CACHE, MM_VGA, MM_VGA + 0x20000 - 1);
+	rt_addr(&r, 2, RT_TYPE_IO, RT_IO_ENTIRE_RANGE, 0x0000, PORT_PCI_CONFIG - 1);
+	rt_addr(&r, 2, RT_TYPE_IO, RT_IO_ENTIRE_RANGE, PORT_PCI_CONFIG + 8, 0xffff);
+	rt_addr(&r, 4, RT_TYPE_MEM, RT_MEM_RW_CACHE, MM_VGA, MM_VGA + 0x20000 - 1);
 	if (cfg->pci_mmio32_size)
-		rt_dword_mem(&r, RT_MEM_RW_NONCACHE, cfg->pci_mmio32_base,
+		rt_addr(&r, 4, RT_TYPE_MEM, RT_MEM_RW_NONCACHE, cfg->pci_mmio32_base,
 			     cfg->pci_mmio32_base + cfg->pci_mmio32_size - 1);
 	if (cfg->pci_mmio64_size)
-		rt_qword_mem(&r, RT_MEM_RW_NONCACHE, cfg->pci_mmio64_base,
+		rt_addr(&r, 8, RT_TYPE_MEM, RT_MEM_RW_NONCACHE, cfg->pci_mmio64_base,
 			     cfg->pci_mmio64_base + cfg->pci_mmio64_size - 1);
 	aml_name_rt(a, "_CRS", &r);
 
