@@ -574,11 +574,11 @@ status:
 static uint64_t fwcfg_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
 	struct fwcfg *f = dev;
-	uint64_t v = 0;
+	uint64_t v = 0, mask = size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 	unsigned i;
 
 	if (off == FWCFG_IO_SELECTOR)
-		return f->cur_key;   /* not a data register; defined for robustness */
+		return f->cur_key & mask;   /* not a data register; defined for robustness */
 	if (off == FWCFG_IO_DATA) {
 		/* Wider reads stream consecutive bytes, lowest address first. */
 		for (i = 0; i < size; i++)
@@ -594,7 +594,7 @@ static uint64_t fwcfg_read(void *dev, const struct io_ctx *ctx, uint64_t off, un
 					& 0xff) << (8 * i);
 		return v;
 	}
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	return mask;   /* unassigned */
 }
 
 static void fwcfg_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,

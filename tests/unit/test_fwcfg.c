@@ -95,6 +95,7 @@ START_TEST(test_signature_and_id)
 	ck_assert_uint_eq(dev_read(&fwcfg_ops, e.f, FWCFG_IO_DMA, 4), ld_le32("QEMU"));
 	ck_assert_uint_eq(dev_read(&fwcfg_ops, e.f, FWCFG_IO_DMA + 4, 4), ld_le32(" CFG"));
 	ck_assert_uint_eq(dev_read(&fwcfg_ops, e.f, FWCFG_IO_DMA, 1), 'Q');
+	ck_assert_uint_eq(dev_read(&fwcfg_ops, e.f, FWCFG_IO_SELECTOR, 1), FWCFG_ID & 0xff);
 	/* the gap between data and DMA is unassigned */
 	ck_assert_uint_eq(dev_read(&fwcfg_ops, e.f, 2, 2), 0xffff);
 	/* reset re-selects the signature */
