@@ -53,6 +53,10 @@ struct e820_range {
  * [0xf0000, 0x100000) reserved, the VGA/option-ROM window absent. Without
  * it (firmware boot: the firmware owns the low megabyte and builds its own
  * map) low RAM is the single entry [0, low_top).
+ *
+ * For fw_cfg "etc/e820" use bios_holes = false and leave TSEG out: OVMF
+ * takes the highest RAM end below 4 GiB as the top of low RAM and carves
+ * TSEG below it itself (from CMOS 0x34/0x35, which must agree).
  */
 struct ram_layout {
 	uint64_t low_top;              /* RAM [0, low_top), low_top <= 4 GiB */
@@ -68,8 +72,9 @@ int e820_build(const struct ram_layout *l, struct e820_map *out) __must_check;
 /*
  * Add [addr, addr+size) of @type, keeping the map normalised. Where ranges
  * overlap the larger type number wins, as in Linux's e820 sanitizer: RAM
- * (1) loses against every other type, so reserved ranges punch holes. Returns 0, -EINVAL (empty/wrapping range, type 0)
- * or -ENOSPC (the result would exceed E820_MAX_ENTRIES; map unchanged).
+ * (1) loses against every other type, so reserved ranges punch holes.
+ * Returns 0, -EINVAL (empty/wrapping range, type 0) or -ENOSPC (the result
+ * would exceed E820_MAX_ENTRIES; the map is then unchanged).
  */
 int e820_add(struct e820_map *m, uint64_t addr, uint64_t size, uint32_t type) __must_check;
 
