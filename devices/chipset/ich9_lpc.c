@@ -257,8 +257,8 @@ static void lpc_init_config(struct ich9_lpc *lpc)
 		.device = ICH9_LPC_DEVICE,
 		.revision = ICH9_LPC_REVISION,
 		.class_code = ICH9_LPC_CLASS,
-		.subsys_vendor = 0x1af4,
-		.subsys_id = 0x1100,
+		.subsys_vendor = PCI_SUBSYS_VENDOR_QEMU,
+		.subsys_id = PCI_SUBSYS_ID_QEMU,
 		/* QEMU's LPC is multi-function (SATA 1F.2, SMBus 1F.3 may follow). */
 		.header_type = PCI_HEADER_MULTIFUNC,
 		.ops = &lpc_pci_ops,

@@ -39,6 +39,7 @@
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/irq.h"
+#include "vmm/memmap.h"
 
 #define ICH9_LPC_DEVFN          PCI_DEVFN(0x1f, 0)
 #define ICH9_LPC_VENDOR         0x8086
@@ -66,7 +67,7 @@
 #define ICH9_RCBA               0xf0    /* 32 */
 #define ICH9_RCBA_EN            0x1u
 #define ICH9_RCBA_MASK          0xffffc000u
-#define ICH9_RCRB_SIZE          0x4000u /* = MM_ICH9_RCBA_SIZE */
+#define ICH9_RCRB_SIZE          MM_ICH9_RCBA_SIZE      /* 16 KiB */
 
 /* APM command values with a meaning of their own (not an SMI). */
 #define ICH9_APM_ACPI_ENABLE    ACPI_SMI_CMD_ENABLE

@@ -12,6 +12,7 @@
 #define CF8_ENABLE      0x80000000u
 #define CF8_RW_MASK     0x80fffffcu     /* bits 30:24 and 1:0 are reserved, read 0 */
 #define CF8_PORTS       8               /* 0xCF8..0xCFF */
+#define CF9_OFF         (PORT_RESET_CONTROL - PORT_PCI_CONFIG)  /* inside the CF8 dword */
 #define ECAM_MIN_SIZE   (1 * MiB)       /* one bus */
 #define ECAM_MAX_SIZE   (256 * MiB)     /* 256 buses */
 
@@ -881,7 +882,7 @@ void pci_bus_cfg_write(struct pci_bus *b, unsigned busnr, unsigned devfn, unsign
 static uint64_t cf8_byte_read(struct pci_bus *b, const struct io_ctx *ctx, unsigned port)
 {
 	/* Byte accesses to 0xCF8..0xCFB are ordinary I/O; 0xCF9 is reset control. */
-	if (port == 1 && b->cfg.cf9_ops && b->cfg.cf9_ops->read)
+	if (port == CF9_OFF && b->cfg.cf9_ops && b->cfg.cf9_ops->read)
 		return b->cfg.cf9_ops->read(b->cfg.cf9_dev, ctx, 0, 1) & 0xff;
 	return 0xff;
 }
@@ -943,7 +944,7 @@ static void cf8_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_
 
 		if (port >= 4)
 			cf8_write(dev, ctx, port, byte, 1);
-		else if (port == 1 && b->cfg.cf9_ops && b->cfg.cf9_ops->write)
+		else if (port == CF9_OFF && b->cfg.cf9_ops && b->cfg.cf9_ops->write)
 			b->cfg.cf9_ops->write(b->cfg.cf9_dev, ctx, 0, byte, 1);
 	}
 }

@@ -55,6 +55,10 @@
 
 #define PCI_HEADER_MULTIFUNC    0x80
 
+/* Subsystem IDs QEMU gives its emulated functions (Red Hat / QEMU). */
+#define PCI_SUBSYS_VENDOR_QEMU  0x1af4
+#define PCI_SUBSYS_ID_QEMU      0x1100
+
 #define PCI_CMD_IO              0x0001
 #define PCI_CMD_MEM             0x0002
 #define PCI_CMD_MASTER          0x0004
@@ -183,7 +187,7 @@ struct pci_dev_info {
 	uint32_t class_code;            /* class << 16 | subclass << 8 | prog-if */
 	uint8_t revision;
 	uint16_t subsys_vendor, subsys_id;
-	uint8_t header_type;            /* 0, or PCI_HEADER_MULTIFUNC */
+	uint8_t header_type;            /* 0, or PCI_HEADER_MULTIFUNC (type 0 headers only) */
 	uint8_t int_pin;                /* 0 (none) or PCI_INTA..PCI_INTD */
 	bool pcie;                      /* 4 KiB config space */
 	const struct pci_dev_ops *ops;

@@ -9,10 +9,8 @@
 #include "vmm/util.h"
 
 #define MCH_PAM_COUNT           7
-#define PAM_LO_BASE             0xc0000u
-#define PAM_SEG_SIZE            0x4000u
-#define PAM_BIOS_BASE           0xf0000u
-#define PAM_BIOS_SIZE           0x10000u
+#define PAM_SEG_SIZE            0x4000u         /* PAM1..6: two 16 KiB halves each */
+#define PAM_BIOS_SIZE           0x10000u        /* PAM0: MM_BIOS_LOW, 64 KiB */
 
 #define SMRAM_WMASK             (MCH_SMRAM_D_OPEN | MCH_SMRAM_D_CLS | MCH_SMRAM_D_LCK | \
 				 MCH_SMRAM_G_SMRAME)
@@ -77,10 +75,10 @@ static void pam_segments(const struct q35_mch *mch, struct mch_pam_seg *segs)
 	const uint8_t *pam = &mch->pci.cfg[MCH_PAM0];
 	unsigned i;
 
-	segs[0] = (struct mch_pam_seg){ PAM_BIOS_BASE, PAM_BIOS_SIZE, pam[0] & MCH_PAM_RE_HI,
-					pam[0] & MCH_PAM_WE_HI };
+	segs[0] = (struct mch_pam_seg){ (uint32_t)MM_BIOS_LOW, PAM_BIOS_SIZE,
+					pam[0] & MCH_PAM_RE_HI, pam[0] & MCH_PAM_WE_HI };
 	for (i = 1; i < MCH_PAM_COUNT; i++) {
-		uint32_t base = PAM_LO_BASE + (i - 1) * 2 * PAM_SEG_SIZE;
+		uint32_t base = (uint32_t)MM_PAM_EXPAN_BASE + (i - 1) * 2 * PAM_SEG_SIZE;
 
 		segs[2 * i - 1] = (struct mch_pam_seg){ base, PAM_SEG_SIZE, pam[i] & MCH_PAM_RE_LO,
 							pam[i] & MCH_PAM_WE_LO };
@@ -210,8 +208,8 @@ static void mch_init_config(struct q35_mch *mch)
 		.vendor = Q35_MCH_VENDOR,
 		.device = Q35_MCH_DEVICE,
 		.class_code = Q35_MCH_CLASS,
-		.subsys_vendor = Q35_SUBSYS_VENDOR,
-		.subsys_id = Q35_SUBSYS_ID,
+		.subsys_vendor = PCI_SUBSYS_VENDOR_QEMU,
+		.subsys_id = PCI_SUBSYS_ID_QEMU,
 		.ops = &mch_pci_ops,
 	});
 	/* Device-specific space is scratch unless a register says otherwise. */

@@ -21,13 +21,15 @@
 #include <stdint.h>
 
 #include "devices/chipset/pci.h"
+#include "vmm/memmap.h"
+
+/* Expansion-ROM area the PAM1..6 segments cover. TODO move to memmap.h */
+#define MM_PAM_EXPAN_BASE       0x000c0000ULL
 
 #define Q35_MCH_DEVFN           PCI_DEVFN(0, 0)
 #define Q35_MCH_VENDOR          0x8086
 #define Q35_MCH_DEVICE          0x29c0
 #define Q35_MCH_CLASS           0x060000        /* host bridge */
-#define Q35_SUBSYS_VENDOR       0x1af4          /* QEMU's default subsystem IDs */
-#define Q35_SUBSYS_ID           0x1100
 
 /* Register offsets */
 #define MCH_EXT_TSEG_MBYTES     0x50    /* 16 */
@@ -57,7 +59,7 @@
 #define MCH_PCIEXBAR_ADDR_MASK  0xff0000000ULL  /* bits 35:28 */
 #define MCH_PCIEXBAR_128ADMSK   0x008000000ULL  /* bit 27, used with 128/64 MiB */
 #define MCH_PCIEXBAR_64ADMSK    0x004000000ULL  /* bit 26, used with 64 MiB */
-#define MCH_PCIEXBAR_RESET      0xb0000000ULL   /* = MM_PCIE_ECAM, disabled */
+#define MCH_PCIEXBAR_RESET      MM_PCIE_ECAM    /* 0xb0000000, EN clear */
 
 #define MCH_PAM_RE_LO           0x01
 #define MCH_PAM_WE_LO           0x02
