@@ -360,7 +360,12 @@ int pci_cap_add_vendor(struct pci_dev *d, unsigned off, unsigned len,
 /* MSI with 1 << @log2_vecs vectors (0..5). */
 int pci_cap_add_msi(struct pci_dev *d, unsigned off, unsigned log2_vecs, bool addr64,
 		    bool maskable);
-/* PCI Express capability v2 for a function of @type (PCI_EXP_TYPE_*). */
+/*
+ * PCI Express capability v2 for a function of @type (PCI_EXP_TYPE_*). On
+ * bus 0 (the root complex) a PCIe function is PCI_EXP_TYPE_RC_END, as QEMU
+ * makes it; that type has no link registers. Extended capabilities
+ * (offset >= 0x100) are not managed: that space reads 0.
+ */
 int pci_cap_add_pcie(struct pci_dev *d, unsigned off, unsigned type);
 /*
  * MSI-X with @nvec vectors, table at @table_off in BAR @table_bar, PBA at

@@ -90,8 +90,10 @@
 /*
  * SMRAM state for the SMM module. TSEG is [tseg_base, tseg_base +
  * tseg_size): tseg_size follows ESMRAMC.TSEG_SZ (0 if that asks for an
- * extended TSEG and none is configured). Outside SMM it is a blackhole
- * (reads all-ones, writes dropped) iff tseg_closed; in SMM it is RAM.
+ * extended TSEG and none is configured), so it is only meaningful while
+ * tseg_closed. Outside SMM TSEG is a blackhole (reads all-ones, writes
+ * dropped) iff tseg_closed; in SMM it is always RAM. This is QEMU's model:
+ * TSEGMB is not consulted, D_OPEN does not open TSEG.
  */
 struct mch_smram {
 	uint64_t tseg_base, tseg_size;
@@ -99,9 +101,9 @@ struct mch_smram {
 	bool g_smrame, h_smrame;
 	bool d_open, d_cls, d_lck;
 	/*
-	 * Legacy A/B segment (0xA0000..0xBFFFF): low_smram means SMM sees RAM
-	 * there (G_SMRAME && !H_SMRAME); low_open means non-SMM code sees that
-	 * RAM as well (D_OPEN && !H_SMRAME) instead of the VGA/MMIO window.
+	 * Legacy A/B segment (MM_VGA, 128 KiB): non-SMM code sees RAM there iff
+	 * low_open (D_OPEN && !H_SMRAME), else the VGA/MMIO window; SMM code
+	 * sees RAM iff low_smram (G_SMRAME && !H_SMRAME) or low_open.
 	 */
 	bool low_smram, low_open;
 };

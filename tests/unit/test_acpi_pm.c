@@ -81,6 +81,11 @@ START_TEST(test_reset_values)
 	ck_assert_uint_eq(in(ACPI_GPE0_STS, 8), 0);
 	ck_assert_uint_eq(in(ACPI_GPE0_EN, 8), 0);
 	ck_assert_uint_eq(in(ACPI_TCO, 4), 0);
+	/* TCO and the other inert registers swallow writes */
+	out(ACPI_TCO, 0xffffffff, 4);
+	out(0x10, 0xffffffff, 4);
+	ck_assert_uint_eq(in(ACPI_TCO, 4), 0);
+	ck_assert_uint_eq(in(0x10, 4), 0);
 	ck_assert_uint_eq(in(0x10, 4), 0);
 	ck_assert_uint_eq(in(0x7c, 4), 0);
 	ck_assert_int_eq(irqs.level[ACPI_PM_SCI_GSI], 0);

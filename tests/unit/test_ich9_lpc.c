@@ -410,6 +410,11 @@ START_TEST(test_reset)
 	wr(LPC, ICH9_GEN_PMCON_1, ICH9_GEN_PMCON_1_SMI_LOCK, 2);
 	wr(LPC, ICH9_RCBA, (uint32_t)MM_ICH9_RCBA | 1, 4);
 	wr(LPC, ICH9_PIRQA_ROUT, 0x0b, 1);
+	/* GEN_PMCON_2/3 are scratch that reset clears */
+	wr(LPC, ICH9_GEN_PMCON_2, 0xa5a5, 2);
+	wr(LPC, ICH9_GEN_PMCON_3, 0x5a5a, 2);
+	ck_assert_uint_eq(rd(LPC, ICH9_GEN_PMCON_1, 4), 0xa5a50000u | ICH9_GEN_PMCON_1_SMI_LOCK);
+	ck_assert_uint_eq(rd(LPC, ICH9_GEN_PMCON_3, 2), 0x5a5a);
 	out(&pio, PORT_APM_CNT, 0x1234, 2);
 	ich9_lpc_set_smi_broadcast(lpc, true);
 	ck_assert_uint_eq(smis, 1);
@@ -418,7 +423,8 @@ START_TEST(test_reset)
 	ck_assert_uint_eq(rd(LPC, ICH9_PMBASE, 4), 1);
 	ck_assert_uint_eq(rd(LPC, ICH9_ACPI_CNTL, 1), 0);
 	ck_assert_uint_eq(rd(LPC, ICH9_RCBA, 4), 0);
-	ck_assert_uint_eq(rd(LPC, ICH9_GEN_PMCON_1, 2), 0);
+	ck_assert_uint_eq(rd(LPC, ICH9_GEN_PMCON_1, 4), 0);
+	ck_assert_uint_eq(rd(LPC, ICH9_GEN_PMCON_3, 2), 0);
 	ck_assert_uint_eq(rd(LPC, ICH9_PIRQA_ROUT, 1), ICH9_PIRQ_RESET);
 	ck_assert_uint_eq(in(&pio, PORT_APM_CNT, 2), 0);
 	ck_assert_uint_eq(pio.n, 2);
