@@ -32,3 +32,8 @@ void byteio_write(byteio_write_fn wr, void *dev, uint64_t off, uint64_t val, uns
 		if (in_range(off, i, len))
 			wr(dev, (unsigned)off + i, (uint8_t)(val >> (8 * i)));
 }
+
+uint64_t byteio_width_mask(unsigned size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+}

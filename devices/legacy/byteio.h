@@ -18,4 +18,7 @@ uint64_t byteio_read(byteio_read_fn rd, void *dev, uint64_t off, unsigned size, 
 void byteio_write(byteio_write_fn wr, void *dev, uint64_t off, uint64_t val, unsigned size,
 		  unsigned len);
 
+/* All-ones for an access of @size bytes (1..8): what a read of nothing returns. */
+uint64_t byteio_width_mask(unsigned size);
+
 #endif
