@@ -20,7 +20,7 @@
 
 #define DEBUGCON_IO_LEN           1
 #define DEBUGCON_DEFAULT_READBACK 0xe9
-#define DEBUGCON_QEMU_IOBASE      0xe9   /* QEMU's default without iobase= */
+#define DEBUGCON_QEMU_IOBASE      0xe9   /* QEMU's default without iobase=; TODO move to memmap.h */
 
 struct debugcon;
 

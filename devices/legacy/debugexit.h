@@ -20,6 +20,7 @@
 #include "vmm/bus.h"
 #include "vmm/util.h"
 
+/* TODO move to memmap.h */
 #define DEBUGEXIT_QEMU_IOBASE  0x501   /* QEMU's default without iobase= */
 #define DEBUGEXIT_QEMU_IOSIZE  2
 

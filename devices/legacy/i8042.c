@@ -35,7 +35,7 @@ struct i8042 {
 
 	bool obf;
 	struct obyte ob;          /* the output buffer */
-	struct obq ctrl, kbd, aux;
+	struct obq ctrl, kbd;     /* no mouse: aux bytes only come from the controller */
 	bool kbd_level, aux_level;
 
 	/* the keyboard */
@@ -100,8 +100,6 @@ static void refill(struct i8042 *k)
 		q = &k->ctrl;
 	else if (k->kbd.count && !(ctr(k) & I8042_CTR_KBDDIS))
 		q = &k->kbd;
-	else if (k->aux.count && !(ctr(k) & I8042_CTR_AUXDIS))
-		q = &k->aux;
 	if (!q)
 		return;
 	k->ob = q_pop(q);
@@ -329,8 +327,9 @@ static void ctrl_command(struct i8042 *k, uint8_t cmd)
 	}
 }
 
-static uint8_t read_data(struct i8042 *k)
+static uint8_t read_data(void *dev, unsigned off)
 {
+	struct i8042 *k = dev;
 	uint8_t v = k->ob.data;
 
 	if (k->obf) {
@@ -342,8 +341,9 @@ static uint8_t read_data(struct i8042 *k)
 	return v;
 }
 
-static uint8_t read_status(const struct i8042 *k)
+static uint8_t read_status(void *dev, unsigned off)
 {
+	const struct i8042 *k = dev;
 	uint8_t s = I8042_STR_KEYLOCK;
 
 	if (k->obf) {
@@ -360,8 +360,9 @@ static uint8_t read_status(const struct i8042 *k)
 	return s;
 }
 
-static void write_data(struct i8042 *k, uint8_t v)
+static void write_data(void *dev, unsigned off, uint8_t v)
 {
+	struct i8042 *k = dev;
 	uint8_t cmd = k->pending_cmd;
 
 	k->a2 = false;
@@ -376,67 +377,19 @@ static void write_data(struct i8042 *k, uint8_t v)
 	output_changed(k);
 }
 
-static void write_command(struct i8042 *k, uint8_t v)
+static void write_command(void *dev, unsigned off, uint8_t v)
 {
+	struct i8042 *k = dev;
+
 	k->a2 = true;
 	k->pending_cmd = 0;
 	ctrl_command(k, v);
 	output_changed(k);
 }
 
-static uint8_t data_read_byte(void *dev, unsigned off)
-{
-	return read_data(dev);
-}
-
-static void data_write_byte(void *dev, unsigned off, uint8_t v)
-{
-	write_data(dev, v);
-}
-
-static uint8_t cmd_read_byte(void *dev, unsigned off)
-{
-	return read_status(dev);
-}
-
-static void cmd_write_byte(void *dev, unsigned off, uint8_t v)
-{
-	write_command(dev, v);
-}
-
-static uint64_t i8042_data_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(data_read_byte, dev, off, size, 1);
-}
-
-static void i8042_data_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-			     unsigned size)
-{
-	byteio_write(data_write_byte, dev, off, val, size, 1);
-}
-
-static uint64_t i8042_cmd_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(cmd_read_byte, dev, off, size, 1);
-}
-
-static void i8042_cmd_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-			    unsigned size)
-{
-	byteio_write(cmd_write_byte, dev, off, val, size, 1);
-}
-
-static const struct dev_ops i8042_data_ops = {
-	.name = "i8042-data",
-	.read = i8042_data_read,
-	.write = i8042_data_write,
-};
-
-static const struct dev_ops i8042_cmd_ops = {
-	.name = "i8042-cmd",
-	.read = i8042_cmd_read,
-	.write = i8042_cmd_write,
-};
+/* Port 0x60 and port 0x64: one byte each, with 0x61-0x63 in between. */
+BYTEIO_DEV_OPS(i8042_data_ops, "i8042-data", read_data, write_data, 1);
+BYTEIO_DEV_OPS(i8042_cmd_ops, "i8042-cmd", read_status, write_command, 1);
 
 void i8042_reset(struct i8042 *k)
 {
@@ -449,7 +402,6 @@ void i8042_reset(struct i8042 *k)
 	k->ob = (struct obyte){ 0, 0 };
 	q_clear(&k->ctrl);
 	q_clear(&k->kbd);
-	q_clear(&k->aux);
 	kbd_defaults(k);
 	k->scanning = true;
 	k->kbd_last = 0;

@@ -46,9 +46,9 @@
  * reports for an absent device: Linux's psmouse sees SERIO_TIMEOUT and gives
  * up at once, and the i8042 aux/IRQ 12 probes (loopback) still pass.
  *
- * Output priority: controller replies (including 0xd2/0xd3 data) first,
- * then keyboard bytes (held while the kbd interface is disabled), then aux
- * bytes. The translation bit is stored and reported but not applied:
+ * Output priority: controller replies (including 0xd2/0xd3 data and the
+ * 0xd4 "no device" answer) first, then keyboard bytes, which are held while
+ * the kbd interface is disabled. The translation bit is stored and reported but not applied:
  * bytes pass through unchanged (no real input source exists yet).
  */
 #ifndef KVMRUN_DEVICES_LEGACY_I8042_H

@@ -39,22 +39,7 @@ static void rcr_write_byte(void *dev, unsigned off, uint8_t val)
 	reset_rcr_write(dev, val);
 }
 
-static uint64_t rcr_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(rcr_read_byte, dev, off, size, 1);
-}
-
-static void rcr_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-		      unsigned size)
-{
-	byteio_write(rcr_write_byte, dev, off, val, size, 1);
-}
-
-static const struct dev_ops rcr_ops = {
-	.name = "reset-control",
-	.read = rcr_read,
-	.write = rcr_write,
-};
+BYTEIO_DEV_OPS(rcr_ops, "reset-control", rcr_read_byte, rcr_write_byte, 1);
 
 static uint8_t port92_read_byte(void *dev, unsigned off)
 {
@@ -77,22 +62,7 @@ static void port92_write_byte(void *dev, unsigned off, uint8_t val)
 	}
 }
 
-static uint64_t port92_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(port92_read_byte, dev, off, size, 1);
-}
-
-static void port92_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-			 unsigned size)
-{
-	byteio_write(port92_write_byte, dev, off, val, size, 1);
-}
-
-static const struct dev_ops port92_ops = {
-	.name = "port92",
-	.read = port92_read,
-	.write = port92_write,
-};
+BYTEIO_DEV_OPS(port92_ops, "port92", port92_read_byte, port92_write_byte, 1);
 
 void reset_power_on(struct reset *r)
 {

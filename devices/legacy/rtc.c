@@ -53,7 +53,7 @@ static bool is_alarm_reg(unsigned idx)
 
 /* ---- time base ---- */
 
-static void rtc_now(const struct rtc *r, int64_t *sec, uint32_t *ns)
+static void get_time(const struct rtc *r, int64_t *sec, uint32_t *ns)
 {
 	uint64_t t;
 
@@ -199,7 +199,7 @@ static void snapshot_time(struct rtc *r)
 	uint8_t regs[RTC_YEAR + 1], century;
 	unsigned i;
 
-	rtc_now(r, &sec, &ns);
+	get_time(r, &sec, &ns);
 	encode_time(r, sec, regs, &century);
 	for (i = 0; i <= RTC_YEAR; i++)
 		if (!is_alarm_reg(i))
@@ -296,7 +296,7 @@ static void catch_up(struct rtc *r)
 	uint32_t n0 = r->last_ns, n1;
 	unsigned p = period_ticks(r);
 
-	rtc_now(r, &s1, &n1);
+	get_time(r, &s1, &n1);
 	if (s1 < s0 || (s1 == s0 && n1 <= n0))
 		return;
 	if (p && periodic_index(s1, n1, p) > periodic_index(s0, n0, p))
@@ -318,7 +318,7 @@ static void rearm(struct rtc *r)
 	int64_t sec;
 	uint32_t ns;
 
-	rtc_now(r, &sec, &ns);
+	get_time(r, &sec, &ns);
 	if ((r->reg_b & RTC_B_PIE) && p && !r->held) {
 		uint64_t tick = (uint64_t)ns * RTC_HZ / NS_PER_SEC;
 		uint64_t next = (tick / p + 1) * p;
@@ -363,7 +363,7 @@ static uint8_t uip(const struct rtc *r)
 
 	if (!updating(r))
 		return 0;
-	rtc_now(r, &sec, &ns);
+	get_time(r, &sec, &ns);
 	return ns >= NS_PER_SEC - RTC_UIP_WINDOW_NS ? RTC_A_UIP : 0;
 }
 
@@ -387,7 +387,7 @@ static uint8_t peek(const struct rtc *r, unsigned idx)
 		int64_t sec;
 		uint32_t ns;
 
-		rtc_now(r, &sec, &ns);
+		get_time(r, &sec, &ns);
 		encode_time(r, sec, regs, &century);
 		return idx == RTC_CENTURY ? century : regs[idx];
 	}
@@ -420,7 +420,7 @@ static void write_reg_a(struct rtc *r, uint8_t v)
 		int64_t sec;
 		uint32_t ns;
 
-		rtc_now(r, &sec, &ns);
+		get_time(r, &sec, &ns);
 		r->held = true;
 		r->held_sec = sec;
 		r->held_ns = ns;
@@ -465,7 +465,7 @@ static void write_time_now(struct rtc *r, unsigned idx, uint8_t v)
 	int64_t sec;
 	uint32_t ns;
 
-	rtc_now(r, &sec, &ns);
+	get_time(r, &sec, &ns);
 	snapshot_time(r);
 	r->cmos[idx] = v;
 	set_time(r, decode_time(r), ns);
@@ -522,22 +522,7 @@ static void rtc_write_byte(void *dev, unsigned off, uint8_t v)
 	}
 }
 
-static uint64_t rtc_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(rtc_read_byte, dev, off, size, RTC_IO_LEN);
-}
-
-static void rtc_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-		      unsigned size)
-{
-	byteio_write(rtc_write_byte, dev, off, val, size, RTC_IO_LEN);
-}
-
-static const struct dev_ops rtc_ops = {
-	.name = "rtc",
-	.read = rtc_read,
-	.write = rtc_write,
-};
+BYTEIO_DEV_OPS(rtc_ops, "rtc", rtc_read_byte, rtc_write_byte, RTC_IO_LEN);
 
 /* ---- public ---- */
 

@@ -16,9 +16,10 @@
  *      In BCD or binary (reg B DM) and 24h or 12h (reg B 24/12; in 12h mode
  *      hours are 1-12 with bit 7 = PM). An alarm byte of 0xc0-0xff is
  *      "don't care".
- *   0x0A reg A: bit 7 UIP (read-only), 6:4 divider (0x2 = run; 11x holds
- *      the divider chain: time stops, and the first update after release
- *      comes 500 ms later), 3:0 periodic rate select.
+ *   0x0A reg A: bit 7 UIP (read-only), 6:4 divider (000/001/010 run, taken
+ *      as 32.768 kHz; 11x (reset) and the test modes hold the divider
+ *      chain: time, updates and periodic edges stop, and the first update
+ *      after release comes 500 ms later), 3:0 periodic rate select.
  *   0x0B reg B: SET PIE AIE UIE SQWE DM 24/12 DSE (bit 7..0). SET freezes
  *      the time registers for writing and clears UIE. DSE is stored only.
  *   0x0C reg C: IRQF PF AF UF (bit 7..4), read-only; reading clears it and

@@ -399,22 +399,7 @@ static void serial_write_byte(void *dev, unsigned off, uint8_t v)
 	}
 }
 
-static uint64_t serial_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
-{
-	return byteio_read(serial_read_byte, dev, off, size, SERIAL_IO_LEN);
-}
-
-static void serial_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
-			 unsigned size)
-{
-	byteio_write(serial_write_byte, dev, off, val, size, SERIAL_IO_LEN);
-}
-
-static const struct dev_ops serial_ops = {
-	.name = "serial",
-	.read = serial_read,
-	.write = serial_write,
-};
+BYTEIO_DEV_OPS(serial_ops, "serial", serial_read_byte, serial_write_byte, SERIAL_IO_LEN);
 
 void serial_reset(struct serial *s)
 {
