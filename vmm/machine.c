@@ -153,7 +153,23 @@ static int memory_map(struct machine *m)
 {
 	int r;
 
-	if (!m->smm_owns_low) {
+	r = firmware_map(m);
+	if (r < 0)
+		return r;
+	if (!m->smm_owns_low && m->low_hole_end > m->low_hole_start) {
+		/* RAM around the read-only ISA BIOS window (memslots cannot overlap) */
+		r = vm_map_all(m->vm, 0, m->low_hole_start, m->low_hva, 0, &m->low_map[0]);
+		if (r < 0)
+			return r;
+		m->nr_low_map = 1;
+		if (m->low_size > m->low_hole_end) {
+			r = vm_map_all(m->vm, m->low_hole_end, m->low_size - m->low_hole_end,
+				       m->low_hva + m->low_hole_end, 0, &m->low_map[1]);
+			if (r < 0)
+				return r;
+			m->nr_low_map = 2;
+		}
+	} else if (!m->smm_owns_low) {
 		r = vm_map_all(m->vm, 0, m->low_size, m->low_hva, 0, &m->low_map[0]);
 		if (r < 0)
 			return r;
@@ -240,7 +256,8 @@ static int ph_memory(struct machine *m) { return memory_init(m); }
 static int ph_platform(struct machine *m) { return platform_create(m); }
 static int ph_map(struct machine *m) { return memory_map(m); }
 static int ph_vcpus(struct machine *m) { return vcpus_init(m); }
-static int ph_firmware(struct machine *m) { return firmware_load(m); }
+static int ph_firmware(struct machine *m) { return firmware_prepare(m); }
+static int ph_boot(struct machine *m) { return firmware_boot(m); }
 static int ph_describe(struct machine *m) { return describe(m); }
 static int ph_late(struct machine *m) { return platform_late_init(m); }
 static int ph_snapshot(struct machine *m) { return vcpus_snapshot(m); }
@@ -257,12 +274,13 @@ static const struct phase {
 	{ "core", ph_core, core_exit },
 	{ "memory", ph_memory, memory_exit },
 	{ "platform", ph_platform, ex_platform },   /* irqchip, SMM, devices */
-	{ "map", ph_map, ex_none },
+	{ "firmware", ph_firmware, ex_firmware },   /* read -bios / pflash / -kernel */
+	{ "map", ph_map, ex_none },                 /* memslots for RAM and images */
 	{ "vcpus", ph_vcpus, ex_none },             /* freed by vm_destroy() */
-	{ "firmware", ph_firmware, ex_firmware },   /* -bios, pflash, -kernel */
-	{ "describe", ph_describe, ex_none },
+	{ "snapshot", ph_snapshot, ex_none },       /* power-on state, for reset */
+	{ "describe", ph_describe, ex_none },       /* the device tree */
 	{ "late", ph_late, ex_none },               /* ACPI, fw_cfg, CMOS from the description */
-	{ "snapshot", ph_snapshot, ex_none },
+	{ "boot", ph_boot, ex_none },               /* load the kernel, set the boot CPU */
 };
 
 static int validate(struct config *cfg)

@@ -37,6 +37,9 @@ struct machine {
 	int nr_low_map;
 	struct vm_mapping high_map;
 	bool smm_owns_low;          /* the SMM module maps low RAM (SMRAM views) */
+	/* A read-only window inside low RAM (the ISA BIOS alias), or 0/0. */
+	uint64_t low_hole_start, low_hole_end;
+	uint64_t acpi_rsdp;         /* RSDP address for direct kernel boot, or 0 */
 
 	/* Ranges the firmware must treat as reserved (e820 type 2), e.g. TSEG. */
 	struct desc_range reserved[DESC_MAX_RANGES];
@@ -58,9 +61,15 @@ void platform_destroy(struct machine *m);
 void platform_print_devices(void);
 
 /* firmware.c */
-int firmware_load(struct machine *m) __must_check;       /* after vCPUs exist */
+struct e820_map;
+int firmware_prepare(struct machine *m) __must_check;    /* read images: before RAM is mapped */
+int firmware_map(struct machine *m) __must_check;        /* map -bios regions */
+int firmware_boot(struct machine *m) __must_check;       /* load kernels: after describe */
 int firmware_reset(struct machine *m) __must_check;      /* reload on system reset */
 void firmware_destroy(struct machine *m);
+/* The e820 map derived from the machine description. */
+int firmware_e820(struct machine *m, bool bios_holes, bool with_reserved,
+		  struct e820_map *map) __must_check;
 
 /* machine.c: helpers for the other two */
 bool machine_is_q35(const struct machine *m);
