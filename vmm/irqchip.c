@@ -694,10 +694,9 @@ static bool cpu_blocked(struct irqchip *ic, struct irqchip_cpu *c)
 	return true;
 }
 
-static void abs_deadline(struct irqchip *ic, uint64_t deadline, struct timespec *ts)
+/* CLOCK_MONOTONIC time @rel ns from now (for pthread_cond_timedwait). */
+static void abs_deadline(uint64_t rel, struct timespec *ts)
 {
-	uint64_t now = clock_now(ic->cfg.clock), rel = deadline > now ? deadline - now : 0;
-
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	rel += (uint64_t)ts->tv_nsec;
 	ts->tv_sec += (time_t)(rel / 1000000000ULL);
@@ -713,7 +712,7 @@ static bool wait_runnable(struct irqchip *ic, struct irqchip_cpu *c)
 	struct vcpu *v = c->v;
 
 	for (;;) {
-		uint64_t deadline = 0;
+		uint64_t deadline = 0, now;
 		struct timespec ts;
 		unsigned gen;
 		bool blocked;
@@ -727,6 +726,7 @@ static bool wait_runnable(struct irqchip *ic, struct irqchip_cpu *c)
 		blocked = cpu_blocked(ic, c);
 		if (blocked)
 			deadline = lapic_timer_deadline(c->lapic);
+		now = clock_now(ic->cfg.clock);
 		unlock(ic);
 		if (!blocked)
 			return true;
@@ -734,7 +734,7 @@ static bool wait_runnable(struct irqchip *ic, struct irqchip_cpu *c)
 			return false;
 
 		if (deadline)
-			abs_deadline(ic, deadline, &ts);
+			abs_deadline(deadline > now ? deadline - now : 0, &ts);
 		pthread_mutex_lock(&c->mu);
 		c->waiting = true;
 		while (c->gen == gen && !atomic_load(&v->stop)) {

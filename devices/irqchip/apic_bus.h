@@ -51,7 +51,7 @@
 #define APIC_BUS_MAX_CPUS 64
 
 #define APIC_MSI_BASE    0xfee00000ULL   /* TODO move to memmap.h (== MM_LAPIC) */
-#define APIC_MSI_MASK    0xfff00000ULL
+#define APIC_MSI_MASK    (~0xfffffULL)
 
 /* A message on the APIC bus. */
 struct apic_msg {
