@@ -524,6 +524,28 @@ static int add_q35_chipset(struct platform *p)
 	return 0;
 }
 
+static int fwcfg_create_dev(struct platform *p)
+{
+	struct machine *m = p->m;
+	struct fwcfg_config fc = {
+		.mem = &m->vm->dma,
+		.nb_cpus = (uint16_t)m->nr_cpus,
+		.max_cpus = (uint16_t)m->nr_cpus,
+		.smi_features = p->smm ? FWCFG_SMI_F_BROADCAST : 0,
+		.smi_features_cb = smi_features,
+		.opaque = p,
+	};
+	int r;
+
+	r = fwcfg_create(&p->fwcfg, &fc);
+	if (r < 0)
+		return err_prefix(r, "fw_cfg");
+	r = bus_register(&m->vm->pio, PORT_FW_CFG, FWCFG_IO_LEN, &fwcfg_ops, p->fwcfg);
+	if (r < 0)
+		return err_set(r, "fw_cfg ports 0x%x.. are taken", PORT_FW_CFG);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* SMM (q35 only). */
 
@@ -589,6 +611,9 @@ int platform_create(struct machine *m)
 	if (r < 0)
 		goto out;
 	r = machine_is_q35(m) ? add_q35_chipset(p) : add_pc_chipset(p);
+	if (r < 0)
+		goto out;
+	r = fwcfg_create_dev(p);
 out:
 	pthread_mutex_unlock(&m->vm->bql);
 	return r;
@@ -623,17 +648,10 @@ static void acpi_setup(struct platform *p, struct acpi_config *ac)
 	ac->pci_mmio32_size = (uint32_t)(MM_PCI_MMIO32_END - ac->pci_mmio32_base);
 }
 
-static int fwcfg_setup(struct platform *p)
+/* The files derived from the machine description: e820, boot menu, ACPI. */
+static int fwcfg_fill(struct platform *p)
 {
 	struct machine *m = p->m;
-	struct fwcfg_config fc = {
-		.mem = &m->vm->dma,
-		.nb_cpus = (uint16_t)m->nr_cpus,
-		.max_cpus = (uint16_t)m->nr_cpus,
-		.smi_features = p->smm ? FWCFG_SMI_F_BROADCAST : 0,
-		.smi_features_cb = smi_features,
-		.opaque = p,
-	};
 	struct fwcfg_e820 fe[E820_MAX_ENTRIES];
 	struct e820_map map;
 	struct acpi_config ac;
@@ -641,12 +659,6 @@ static int fwcfg_setup(struct platform *p)
 	unsigned i;
 	int r;
 
-	r = fwcfg_create(&p->fwcfg, &fc);
-	if (r < 0)
-		return err_prefix(r, "fw_cfg");
-	r = bus_register(&m->vm->pio, PORT_FW_CFG, FWCFG_IO_LEN, &fwcfg_ops, p->fwcfg);
-	if (r < 0)
-		return err_set(r, "fw_cfg ports 0x%x.. are taken", PORT_FW_CFG);
 	/* Firmware places TSEG itself: RAM only, as CMOS 0x34/0x35 also say. */
 	r = firmware_e820(m, false, false, &map);
 	if (r < 0)
@@ -702,7 +714,7 @@ int platform_late_init(struct machine *m)
 	pthread_mutex_lock(&m->vm->bql);
 	rtc_cmos_fill_memory(p->rtc, desc_low_ram_top(m->fdt), desc_high_ram_size(m->fdt));
 	rtc_cmos_set(p->rtc, CMOS_CPU_COUNT, (uint8_t)(desc_nr_cpus(m->fdt) - 1));
-	r = fwcfg_setup(p);
+	r = fwcfg_fill(p);
 	if (r == 0 && m->cfg->kernel)
 		r = acpi_direct_boot(p);
 	pthread_mutex_unlock(&m->vm->bql);

@@ -1,6 +1,6 @@
-#!/bin/sh
+#!/bin/bash
 # Runs every tests/integration/cases/*.sh (busybox sh compatible) from the
-# payload directory. A case exits 0 (pass), 77 (skip: it says why) or
+# payload directory with bash. A case exits 0 (pass), 77 (skip: it says why) or
 # anything else (fail). Prints a summary line "N passed, N failed, N skipped".
 cd "$(dirname "$0")"
 export PAYLOAD=$(pwd)
@@ -24,7 +24,7 @@ for c in cases/*.sh; do
 	echo "=== $name"
 	t0=$(date +%s)
 	log="$TMP/itest-$name.log"
-	sh "$c" >"$log" 2>&1
+	bash "$c" >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s)
 	if [ $rc = 0 ]; then

@@ -148,3 +148,18 @@ sb_busybox() {
 sb_mkinitramfs() {
 	(cd "$1" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$2"
 }
+
+# sb_copy_host_binary ROOTDIR PATH: copy a dynamically linked host program
+# and the shared libraries it needs (per ldd) into ROOTDIR at the same
+# paths, so it runs inside the sandbox. Also copies the dynamic loader.
+sb_copy_host_binary() {
+	local root=$1 bin=$2 lib
+	[ -x "$bin" ] || sb_die "host program $bin not found"
+	mkdir -p "$root$(dirname "$bin")"
+	cp -L "$bin" "$root$bin"
+	ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+		[ -f "$lib" ] || continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -Ln "$lib" "$root$lib"
+	done
+}
