@@ -196,44 +196,44 @@ enum tdx_fatal_reg {
  */
 union tdx_run_exit {
 	struct {
-		__u64 nr;
-		__u64 args[6];
-		__u64 ret;
-		__u64 flags;            /* KVM_EXIT_HYPERCALL_LONG_MODE; was __u32 longmode */
+		uint64_t nr;
+		uint64_t args[6];
+		uint64_t ret;
+		uint64_t flags;            /* KVM_EXIT_HYPERCALL_LONG_MODE; was uint32_t longmode */
 	} hypercall;
 	struct {
-		__u64 flags;
-		__u64 gpa;
-		__u64 size;
+		uint64_t flags;
+		uint64_t gpa;
+		uint64_t size;
 	} memory_fault;
 	struct {
-		__u64 flags;
-		__u64 nr;
+		uint64_t flags;
+		uint64_t nr;
 		union {
 			struct {
-				__u64 ret;
-				__u64 data[5];
+				uint64_t ret;
+				uint64_t data[5];
 			} unknown;
 			struct {
-				__u64 ret;
-				__u64 gpa;
-				__u64 size;
+				uint64_t ret;
+				uint64_t gpa;
+				uint64_t size;
 			} get_quote;
 			struct {
-				__u64 ret;
-				__u64 leaf;
-				__u64 r11, r12, r13, r14;
+				uint64_t ret;
+				uint64_t leaf;
+				uint64_t r11, r12, r13, r14;
 			} get_tdvmcall_info;
 			struct {
-				__u64 ret;
-				__u64 vector;
+				uint64_t ret;
+				uint64_t vector;
 			} setup_event_notify;
 		};
 	} tdx;
 	struct {
-		__u32 type;
-		__u32 ndata;
-		__u64 data[16];
+		uint32_t type;
+		uint32_t ndata;
+		uint64_t data[16];
 	} system_event;
 	char padding[256];
 };
