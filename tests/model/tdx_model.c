@@ -701,9 +701,14 @@ static int td_init_vm(struct tdx_model *m, struct mvm *vm, struct kvm_tdx_cmd *c
 		f->addcx_no_entropy--;
 		r = -EAGAIN;
 	} else if (f->mng_init_status) {
-		cmd->hw_error = f->mng_init_status;
+		/* Only OPERAND_INVALID reaches userspace in hw_error; others are a WARN + EIO. */
+		if ((f->mng_init_status & TDX_STATUS_MASK) == TDX_OPERAND_INVALID) {
+			cmd->hw_error = f->mng_init_status;
+			r = -EINVAL;
+		} else {
+			r = -EIO;
+		}
 		f->mng_init_status = 0;
-		r = (cmd->hw_error & TDX_STATUS_MASK) == TDX_OPERAND_INVALID ? -EINVAL : -EIO;
 	}
 	if (r) {
 		/* __tdx_td_init tears down after itself: the state stays UNINITIALIZED. */
@@ -1432,7 +1437,8 @@ static int sys_ioctl(struct tdx_model *m, unsigned long req, void *arg)
 		vm->refs = 1;
 		vm->type = type;
 		vm->hkid = -1;
-		m->newest = vm;
+		if (type == KVM_X86_TDX_VM)
+			m->newest = vm;
 		return fd;
 	default:
 		return -ENOTTY;

@@ -151,14 +151,14 @@ const char *tdx_model_destroy_log(const struct tdx_model *m);
 /* MRTD of the last TD that reached FINALIZE. */
 bool tdx_model_last_mrtd(const struct tdx_model *m, uint8_t out[48]);
 
-/* The newest live VM. */
+/* The newest live TD. */
 bool tdx_model_td_info(struct tdx_model *m, struct tdx_model_td_info *out);
 bool tdx_model_is_private(struct tdx_model *m, uint64_t gpa);
 /* Content of the private page at @gpa added by INIT_MEM_REGION, or NULL. */
 const uint8_t *tdx_model_private_page(struct tdx_model *m, uint64_t gpa);
 uint64_t tdx_model_vcpu_rcx(struct tdx_model *m, int vcpu);
 
-/* Guest scripting for KVM_RUN on vCPU @vcpu of the newest VM (before or after it exists). */
+/* Guest scripting for KVM_RUN on vCPU @vcpu (of any TD; set before or after it exists). */
 int tdx_model_script(struct tdx_model *m, int vcpu, const struct tdx_model_event *ev, unsigned n);
 const struct tdx_model_result *tdx_model_result(struct tdx_model *m, int vcpu, unsigned idx);
 
