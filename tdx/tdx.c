@@ -369,7 +369,8 @@ static void print_human(FILE *out, const struct tdx_host *h,
 		fprintf(out, "TDX module (KVM_TDX_CAPABILITIES)\n");
 		fprintf(out, "  supported attributes  0x%016" PRIx64 " ", (uint64_t)c->supported_attrs);
 		print_bit_names(out, c->supported_attrs, tdx_cfg_attr_name, false);
-		fprintf(out, "\n  supported XFAM        0x%016" PRIx64 " ", (uint64_t)c->supported_xfam);
+		fprintf(out, "\n  supported XFAM        0x%016" PRIx64 " ",
+			(uint64_t)c->supported_xfam);
 		print_bit_names(out, c->supported_xfam, tdx_cfg_xfam_name, false);
 		fprintf(out, "\n  TDVMCALL info leaf 1  kernel r11 0x%" PRIx64 " r12 0x%" PRIx64
 			", user r11 0x%" PRIx64 " r12 0x%" PRIx64 "\n",
@@ -795,7 +796,8 @@ static int check_attrs(struct tdx_machine *td)
 		return 0;
 	bit = (unsigned)__builtin_ctzll(extra);
 	return err_set(-EINVAL, "-object tdx-guest,id=%s: attributes=0x%" PRIx64 ": bit %u (%s) is "
-				"not supported by this host's TDX module (supported_attrs 0x%" PRIx64 ")",
+				"not supported by this host's TDX module (supported_attrs 0x%"
+				PRIx64 ")",
 		       td->cfg.id, td->cfg.attributes, bit,
 		       tdx_cfg_attr_name(bit) ? tdx_cfg_attr_name(bit) : "reserved",
 		       (uint64_t)td->caps->supported_attrs);
@@ -920,8 +922,8 @@ static int create_vcpus(struct tdx_machine *td)
 				   .target = "vcpu", .vcpu = i, .detail = detail };
 		r = td_cmd(td->kvm, td, &s, v->fd, KVM_TDX_INIT_VCPU, 0, hob_gpa(td), NULL);
 		if (r < 0)
-			return td_fail(td, r, "KVM_TDX_INIT_VCPU(vCPU %d, TD HOB at 0x%" PRIx64 ") failed",
-				       i, hob_gpa(td));
+			return td_fail(td, r, "KVM_TDX_INIT_VCPU(vCPU %d, TD HOB at 0x%" PRIx64
+					      ") failed", i, hob_gpa(td));
 	}
 	return 0;
 }

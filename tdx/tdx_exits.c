@@ -115,7 +115,8 @@ static int handle_map_gpa(struct tdx_exits *x, struct vcpu *v, union tdx_run_exi
 
 	/* KVM splits MapGPA into 4 KiB-granular chunks; anything else is malformed. */
 	if ((attrs & 0xf) != KVM_MAP_GPA_RANGE_PAGE_SZ_4K || !npages ||
-	    npages > TDX_MAP_GPA_MAX_PAGES || (attrs & ~(uint64_t)(KVM_MAP_GPA_RANGE_ENCRYPTED | 0xf))) {
+	    npages > TDX_MAP_GPA_MAX_PAGES ||
+	    (attrs & ~(uint64_t)(KVM_MAP_GPA_RANGE_ENCRYPTED | 0xf))) {
 		e->hypercall.ret = EINVAL;
 		return VCPU_CONTINUE;
 	}

@@ -205,6 +205,23 @@ static int add_obj(struct tdx_model *m, enum obj_kind kind, void *p)
 	return fd;
 }
 
+/* A zeroed object of @size with its own fd; returns the fd, the object in *out. */
+static int new_obj(struct tdx_model *m, enum obj_kind kind, size_t size, void **out)
+{
+	void *p = m_alloc(m, size);
+	int fd;
+
+	if (!p)
+		return -ENOMEM;
+	fd = add_obj(m, kind, p);
+	if (fd < 0) {
+		m_free(m, p);
+		return fd;
+	}
+	*out = p;
+	return fd;
+}
+
 static struct obj *find_obj(struct tdx_model *m, int fd)
 {
 	int i;
@@ -861,14 +878,9 @@ static int vm_create_vcpu(struct tdx_model *m, struct mvm *vm, unsigned long id)
 		return -EINVAL;
 	if (vm->vcpus[id])
 		return -EEXIST;
-	v = m_alloc(m, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	fd = add_obj(m, OBJ_VCPU, v);
-	if (fd < 0) {
-		m_free(m, v);
+	fd = new_obj(m, OBJ_VCPU, sizeof(*v), (void **)&v);
+	if (fd < 0)
 		return fd;
-	}
 	*v = (struct mvcpu){ .vm = vm, .id = (int)id, .fd = fd };
 	vm->vcpus[id] = v;
 	vm->created_vcpus++;
@@ -879,6 +891,7 @@ static int vm_create_vcpu(struct tdx_model *m, struct mvm *vm, unsigned long id)
 static int vm_create_gmem(struct tdx_model *m, struct mvm *vm, struct kvm_create_guest_memfd *c)
 {
 	struct mgmem *g;
+	uint8_t **pages;
 	unsigned i;
 	int fd, r = enter(m, TM_OP_CREATE_GUEST_MEMFD);
 
@@ -892,20 +905,15 @@ static int vm_create_gmem(struct tdx_model *m, struct mvm *vm, struct kvm_create
 	for (i = 0; i < ARRAY_SIZE(c->reserved); i++)
 		if (c->reserved[i])
 			return -EINVAL;
-	g = m_alloc(m, sizeof(*g));
-	if (!g)
+	pages = m_alloc(m, (c->size / PG) * sizeof(*pages));
+	if (!pages)
 		return -ENOMEM;
-	g->pages = m_alloc(m, (c->size / PG) * sizeof(*g->pages));
-	if (!g->pages) {
-		m_free(m, g);
-		return -ENOMEM;
-	}
-	fd = add_obj(m, OBJ_GMEM, g);
+	fd = new_obj(m, OBJ_GMEM, sizeof(*g), (void **)&g);
 	if (fd < 0) {
-		m_free(m, g->pages);
-		m_free(m, g);
+		m_free(m, pages);
 		return fd;
 	}
+	g->pages = pages;
 	g->vm = vm;
 	g->size = c->size;
 	g->fd = fd;
@@ -1424,14 +1432,9 @@ static int sys_ioctl(struct tdx_model *m, unsigned long req, void *arg)
 		type = (unsigned long)(uintptr_t)arg;
 		if (type >= 64 || !(m->cfg.vm_types & BIT(type)))
 			return -EINVAL;
-		vm = m_alloc(m, sizeof(*vm));
-		if (!vm)
-			return -ENOMEM;
-		fd = add_obj(m, OBJ_VM, vm);
-		if (fd < 0) {
-			m_free(m, vm);
+		fd = new_obj(m, OBJ_VM, sizeof(*vm), (void **)&vm);
+		if (fd < 0)
 			return fd;
-		}
 		vm->m = m;
 		vm->fd = fd;
 		vm->refs = 1;

@@ -459,7 +459,10 @@ START_TEST(test_random_corruption)
 			size_t pos;
 
 			seed = seed * 1103515245u + 12345u;
-			pos = (seed >> 8) % 2 ? 0x100 + (seed >> 12) % 0xa0 : SMALL - 1 - (seed >> 12) % 80;
+			if ((seed >> 8) % 2)
+				pos = 0x100 + (seed >> 12) % 0xa0;        /* metadata */
+			else
+				pos = SMALL - 1 - (seed >> 12) % 80;      /* GUID table */
 			img[pos] ^= (uint8_t)(1u << ((seed >> 4) & 7));
 		}
 		err_clear();

@@ -184,7 +184,8 @@ START_TEST(test_lifecycle_log)
 		if (!strstr(log, steps[i]))
 			ck_abort_msg("log lacks %s", steps[i]);
 	/* The retried INIT_VM: attempts 1..3, the first two EAGAIN. */
-	ck_assert_ptr_nonnull(strstr(log, "\"step\":\"KVM_TDX_INIT_VM\",\"ioctl\":\"KVM_MEMORY_ENCRYPT_OP\","
+	ck_assert_ptr_nonnull(strstr(log, "\"step\":\"KVM_TDX_INIT_VM\","
+					  "\"ioctl\":\"KVM_MEMORY_ENCRYPT_OP\","
 					  "\"target\":\"vm\",\"vcpu\":-1,\"attempt\":2"));
 	ck_assert_ptr_nonnull(strstr(log, "\"errname\":\"EAGAIN\""));
 	ck_assert_ptr_nonnull(strstr(log, "\"predicted_mrtd\":\"" FAKE_TDVF_CLEAN_MRTD "\""));
@@ -320,7 +321,8 @@ START_TEST(test_capabilities_report)
 	ck_assert_ptr_nonnull(strstr(buf, "\"tdx_vm_type\":true"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"supported_attrs_names\":[\"SEPT_VE_DISABLE\"]"));
 	ck_assert_ptr_nonnull(strstr(buf, "\"supported_xfam_names\":[\"X87\",\"SSE\",\"AVX\""));
-	ck_assert_ptr_nonnull(strstr(buf, "{\"function\":\"0x80000008\",\"index\":0,\"eax\":\"0xff0000\""));
+	ck_assert_ptr_nonnull(strstr(buf, "{\"function\":\"0x80000008\",\"index\":0,"
+					  "\"eax\":\"0xff0000\""));
 	ck_assert_ptr_nonnull(strstr(buf, "\"usable\":true,\"problem\":null}"));
 	free(buf);
 	assert_no_leaks(&e);
@@ -360,7 +362,8 @@ START_TEST(test_config_errors)
 		{ "mrconfigid", "not*base64", "mrconfigid is not valid base64 (at character 4)" },
 		{ "mrowner", "AAAA", "mrowner decodes to 3 bytes; a SHA-384 digest is 48" },
 		{ "mrownerconfig", DIGEST_B64 "AAAA", "mrownerconfig decodes to 51 bytes" },
-		{ "mrownerconfig", DIGEST_B64 DIGEST_B64, "mrownerconfig decodes to more than 48 bytes" },
+		{ "mrownerconfig", DIGEST_B64 DIGEST_B64,
+		  "mrownerconfig decodes to more than 48 bytes" },
 		{ "mrconfigid", "AAA", "mrconfigid is not valid base64" },
 		{ "attributes", "0x1", "the DEBUG attribute (bit 0) is not supported" },
 		{ "attributes", "0x40000010", "bit 4 (HGS_PLUS) is not supported by kvmrun" },

@@ -566,7 +566,8 @@ START_TEST(test_memslots_and_attributes)
 	r.slot = 1;
 	ck_assert_int_eq(ioc(&t, t.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);  /* same GPA */
 	r.guest_phys_addr = 2 * MiB;
-	ck_assert_int_eq(ioc(&t, t.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);  /* same file range */
+	/* the same guest_memfd range */
+	ck_assert_int_eq(ioc(&t, t.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EEXIST);
 	r.slot = 7;
 	r.memory_size = 0;
 	ck_assert_int_eq(ioc(&t, t.vm, KVM_SET_USER_MEMORY_REGION2, &r), -EINVAL);  /* no such slot */
@@ -794,7 +795,8 @@ START_TEST(test_destroy_order_and_refs)
 	closefd(&t, v);
 	ck_assert_str_eq(tdx_model_destroy_log(t.m),
 			 "TDH.MNG.VPFLUSHDONE TDH.PHYMEM.CACHE.WB(pkg0)=TDX_INTERRUPTED_RESUMABLE "
-			 "TDH.PHYMEM.CACHE.WB(pkg0) TDH.PHYMEM.CACHE.WB(pkg1)=TDX_INTERRUPTED_RESUMABLE "
+			 "TDH.PHYMEM.CACHE.WB(pkg0) "
+			 "TDH.PHYMEM.CACHE.WB(pkg1)=TDX_INTERRUPTED_RESUMABLE "
 			 "TDH.PHYMEM.CACHE.WB(pkg1) TDH.MNG.KEY.FREEID "
 			 "TDH.PHYMEM.PAGE.RECLAIM(TDVPR,vcpu0) TDH.PHYMEM.PAGE.RECLAIM(TDCS) "
 			 "TDH.PHYMEM.PAGE.RECLAIM(TDR)");
