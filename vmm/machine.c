@@ -13,6 +13,7 @@
 #include "vmm/machine_internal.h"
 #include "vmm/memmap.h"
 #include "vmm/vcpu.h"
+#include "tdx/tdx.h"
 
 bool machine_is_q35(const struct machine *m)
 {
@@ -52,10 +53,11 @@ static void on_quit_key(void *opaque)
 	vm_request_stop(m->vm, VM_STOP_POWEROFF, 0, "quit from the console (Ctrl-A x)");
 }
 
+static int loop_init(struct machine *m);
+
 static int core_init(struct machine *m)
 {
 	struct config *cfg = m->cfg;
-	sigset_t set;
 	int r;
 
 	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
@@ -82,6 +84,16 @@ static int core_init(struct machine *m)
 		if (r < 0 && r != -ENOTTY && r != -EINVAL)
 			return err_set(r, "KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(-r));
 	}
+	return loop_init(m);
+}
+
+/* The event loop, signals and the console quit key: shared by both paths. */
+static int loop_init(struct machine *m)
+{
+	struct config *cfg = m->cfg;
+	sigset_t set;
+	int r;
+
 	r = event_loop_create(&m->vm->bql, cfg->force_event_fallback, &m->loop);
 	if (r < 0)
 		return err_set(r, "cannot create the event loop: %s", strerror(-r));
@@ -107,7 +119,11 @@ static int core_init(struct machine *m)
 
 static void core_exit(struct machine *m)
 {
-	vm_destroy(m->vm);   /* vCPUs first, then memslots, then the VM fd */
+	if (m->td)
+		tdx_machine_destroy(m->td);   /* vCPUs, memslots, guest_memfd, VM */
+	else
+		vm_destroy(m->vm);   /* vCPUs first, then memslots, then the VM fd */
+	m->td = NULL;
 	m->vm = NULL;
 	event_loop_destroy(m->loop);
 	m->loop = NULL;
@@ -117,6 +133,30 @@ static void core_exit(struct machine *m)
 	if (m->kvm_open)
 		kvm_close(&m->kvm);
 	m->kvm_open = false;
+}
+
+/*
+ * A TDX trust domain: the TDX module creates the VM (type KVM_X86_TDX_VM),
+ * its private memory, TDVF and the vCPUs in the order the kernel requires;
+ * on a host without TDX it fails fast, naming the missing component.
+ */
+static int tdx_core_init(struct machine *m)
+{
+	struct config *cfg = m->cfg;
+	int r;
+
+	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
+	if (r < 0)
+		return r;
+	m->kvm_open = true;
+	r = tdx_machine_setup(&m->kvm, cfg, NULL, &m->td);
+	if (r < 0)
+		return r;
+	m->vm = tdx_machine_vm(m->td);
+	m->vm->machine = m;
+	m->low_size = cfg->ram_size >= MM_Q35_LOWMEM_MAX ? MM_Q35_LOWMEM_SPLIT : cfg->ram_size;
+	m->high_size = cfg->ram_size - m->low_size;
+	return loop_init(m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -283,6 +323,16 @@ static const struct phase {
 	{ "boot", ph_boot, ex_none },               /* load the kernel, set the boot CPU */
 };
 
+/* A TD: the TDX module owns memory, firmware and vCPUs. */
+static int ph_tdx(struct machine *m) { return tdx_core_init(m); }
+
+static const struct phase tdx_phases[] = {
+	{ "tdx", ph_tdx, core_exit },
+	{ "platform", ph_platform, ex_platform },   /* split irqchip, ISA devices */
+	{ "describe", ph_describe, ex_none },
+	{ "late", ph_late, ex_none },
+};
+
 static int validate(struct config *cfg)
 {
 	int i;
@@ -301,6 +351,16 @@ static int validate(struct config *cfg)
 		if (cfg->drives[i].iface == DRIVE_IF_PFLASH && cfg->machine != MACHINE_Q35)
 			return err_set(-EINVAL, "-drive if=pflash: flash needs the q35 machine "
 						"(-machine q35)");
+	if (cfg->confidential_guest_support) {
+		if (cfg->machine != MACHINE_Q35)
+			return err_set(-EINVAL, "-machine confidential-guest-support: a TD needs "
+						"-machine q35");
+		if (cfg->smm == OOA_ON)
+			return err_set(-EINVAL, "-machine smm=on: a TD cannot have SMM");
+		if (cfg->kernel)
+			return err_set(-EINVAL, "-kernel: a TD boots TDVF given with -bios");
+		cfg->smm = OOA_OFF;
+	}
 	if (cfg->irqchip == IRQCHIP_SPLIT && !cfg->confidential_guest_support)
 		log_info("kernel-irqchip=split: local APICs in KVM, IOAPIC/PIC/PIT in kvmrun");
 	return 0;
@@ -321,10 +381,17 @@ int machine_create(struct config *cfg, struct machine **out)
 	m->cfg = cfg;
 	m->sigfd = -1;
 	m->nr_cpus = cfg->smp_cpus;
-	for (i = 0; i < ARRAY_SIZE(phases); i++) {
-		r = phases[i].init(m);
+	if (cfg->confidential_guest_support) {
+		m->phases = tdx_phases;
+		m->nr_phases = (int)ARRAY_SIZE(tdx_phases);
+	} else {
+		m->phases = phases;
+		m->nr_phases = (int)ARRAY_SIZE(phases);
+	}
+	for (i = 0; i < (size_t)m->nr_phases; i++) {
+		r = m->phases[i].init(m);
 		if (r < 0) {
-			err_set_default(r, "machine setup (%s) failed: %s", phases[i].name,
+			err_set_default(r, "machine setup (%s) failed: %s", m->phases[i].name,
 					strerror(-r));
 			machine_destroy(m);
 			return r;
@@ -348,7 +415,7 @@ void machine_destroy(struct machine *m)
 			vcpu_join(m->vm->vcpus[i]);
 		}
 	for (i = m->phases_done; i > 0; i--)
-		phases[i - 1].exit(m);
+		m->phases[i - 1].exit(m);
 	if (m->phases_done == 0)
 		core_exit(m);
 	free(m->fdt);
@@ -388,7 +455,7 @@ static int machine_reset(struct machine *m)
 			if (m->vm->hooks[j].ops->vcpu_reset)
 				m->vm->hooks[j].ops->vcpu_reset(m->vm->hooks[j].opaque, v);
 	}
-	return firmware_reset(m);
+	return m->fw ? firmware_reset(m) : 0;
 }
 
 static int exit_status(struct machine *m)

@@ -18,6 +18,7 @@
 #include "vmm/vm.h"
 
 struct platform;   /* devices, owned by platform.c */
+struct tdx_machine;
 struct firmware;   /* boot path state, owned by firmware.c */
 
 struct machine {
@@ -29,6 +30,9 @@ struct machine {
 	int sigfd;
 	int nr_cpus;
 	int phases_done;
+	const struct phase *phases;  /* the table used (plain or TDX) */
+	int nr_phases;
+	struct tdx_machine *td;     /* a TDX trust domain, or NULL */
 
 	/* Guest RAM: [0, low_size) and [4 GiB, 4 GiB + high_size). */
 	uint64_t low_size, high_size;

@@ -35,9 +35,9 @@ done
 WORK=$(mktemp -d /tmp/kvmrun-tdx-it.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-UNIFIED=/usr/share/ovmf/OVMF.fd          # ovmf package: VARS+CODE, has TDX metadata
-CODE=/usr/share/OVMF/OVMF_CODE.fd        # CODE half: metadata offsets overflow it
-CODE_4M=/usr/share/OVMF/OVMF_CODE_4M.fd  # no TDX metadata at all
+UNIFIED=${TDX_OVMF_DIR:-/usr/share/ovmf}/OVMF.fd          # ovmf package: VARS+CODE, has TDX metadata
+CODE=${TDX_OVMF_DIR:-/usr/share/OVMF}/OVMF_CODE.fd        # CODE half: metadata offsets overflow it
+CODE_4M=${TDX_OVMF_DIR:-/usr/share/OVMF}/OVMF_CODE_4M.fd  # no TDX metadata at all
 
 # The messages kvmrun gives for a host that cannot run TDs (tdx/tdx.c).
 NO_TDX_RE='kernel without TDX support \(KVM_CAP_VM_TYPES lacks KVM_X86_TDX_VM'
