@@ -63,7 +63,8 @@
 
 #include "lib.inc"
 
-#define UNASSIGNED_PORT		0xcd8	/* nothing decodes 0xcd8..0xcdf on pc */
+#define UNASSIGNED_PORT		0xcd8	/* nothing decodes 0xcd8..0xcdf on pc (q35: CPU
+					   hotplug in QEMU); TODO move to memmap.h */
 #define POLL_LIMIT		0x100000
 
 	ROM_BEGIN

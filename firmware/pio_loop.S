@@ -17,7 +17,7 @@
 #ifndef PIO_LOOP_ITERATIONS
 #define PIO_LOOP_ITERATIONS	1000000
 #endif
-#define PIO_LOOP_PORT		0x0e00
+#define PIO_LOOP_PORT		0x0e00	/* TODO move to memmap.h: kept unassigned */
 
 	ROM_BEGIN
 

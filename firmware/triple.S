@@ -13,6 +13,10 @@
  *	r13 dddddddddddddddd  r14 eeeeeeeeeeeeeeee  r15 0123456789abcdef
  *	rsp RAM_STACK_TOP (0x7000), rip = the ud2 (printed on COM1 first)
  *
+ * (On AMD hosts KVM reinitialises the vCPU state on the SHUTDOWN intercept,
+ * so a dump taken after the exit shows the reset state instead; the ud2
+ * address printed on COM1 is the reliable record.)
+ *
  * Expected: kvmrun stops with a register dump and exit status 2. QEMU
  * treats a triple fault as a reset request instead: with -no-reboot it
  * exits with status 0, without it the guest runs again (and again).
