@@ -1072,6 +1072,15 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		size_t k;
 		int r;
 
+		if (!strcmp(a, "tdx-measure") || !strcmp(a, "-tdx-measure")) {
+			if (i + 1 >= argc)
+				return err_set(-EINVAL, "tdx-measure: usage: kvmrun tdx-measure TDVF.fd");
+			cfg->action = CLI_TDX_MEASURE;
+			if (set_str(&cfg->tdx_measure_file, argv[i + 1]))
+				return -ENOMEM;
+			i += 2;
+			continue;
+		}
 		if (a[0] != '-' || !a[1])
 			return err_set(-EINVAL, "%s: unexpected argument (options start with '-')", a);
 		name = a + 1;
