@@ -37,6 +37,7 @@
 #include "vmm/machine_internal.h"
 #include "vmm/memmap.h"
 #include "vmm/vcpu.h"
+#include "vmm/vdev.h"
 
 #define MAX_SERIAL 4
 #define MAX_DEBUGEXIT 4
@@ -79,6 +80,7 @@ struct platform {
 
 	struct fwcfg *fwcfg;
 	bool smm_test_port;
+	struct vdev *vdev;
 };
 
 /* ------------------------------------------------------------------ */
@@ -321,6 +323,8 @@ static int add_device(struct platform *p, struct optlist *ol)
 	int r;
 
 	snprintf(what, sizeof(what), "-device %s", ol->name);
+	if (vdev_claim(ol->name))
+		return 0;       /* created by add_virtio() once the PCI bus exists */
 	if (!strcmp(ol->name, "isa-debug-exit")) {
 		unsigned long iobase = DEBUGEXIT_QEMU_IOBASE, iosize = DEBUGEXIT_QEMU_IOSIZE;
 
@@ -524,6 +528,27 @@ static int add_q35_chipset(struct platform *p)
 	return 0;
 }
 
+static int open_chardev(void *opaque, const char *spec, const char *label, struct chardev **out)
+{
+	return resolve_chardev(opaque, spec, label, out);
+}
+
+static int add_virtio(struct platform *p)
+{
+	struct vdev_env env = {
+		.cfg = p->m->cfg,
+		.vm = p->m->vm,
+		.pci = p->pci,
+		.ic = p->ic,
+		.loop = p->m->loop,
+		.q35 = machine_is_q35(p->m),
+		.open_chardev = open_chardev,
+		.opaque = p,
+	};
+
+	return vdev_create(&env, &p->vdev);
+}
+
 static int fwcfg_create_dev(struct platform *p)
 {
 	struct machine *m = p->m;
@@ -611,6 +636,9 @@ int platform_create(struct machine *m)
 	if (r < 0)
 		goto out;
 	r = machine_is_q35(m) ? add_q35_chipset(p) : add_pc_chipset(p);
+	if (r < 0)
+		goto out;
+	r = add_virtio(p);
 	if (r < 0)
 		goto out;
 	r = fwcfg_create_dev(p);
@@ -762,6 +790,7 @@ void platform_destroy(struct machine *m)
 	if (!p)
 		return;
 	pio = &m->vm->pio;
+	vdev_destroy(p->vdev);   /* waits for disk I/O: before everything it uses */
 	if (p->fwcfg) {
 		bus_unregister_dev(pio, p->fwcfg);
 		fwcfg_destroy(p->fwcfg);
@@ -824,8 +853,9 @@ void platform_print_devices(void)
 	       "  isa-debugcon     chardev=ID, iobase=PORT (0xe9): byte output port\n"
 	       "  isa-serial       chardev=ID: another 16550A (COM1..COM4)\n"
 	       "  smm-test-port    (q35, smm=on) port 0xb4: a write raises an SMI on the\n"
-	       "                   writing vCPU, 0xff on all (for SMM tests)\n"
-	       "Always present: 16550A COM1 (unless -nodefaults/-serial none), MC146818\n"
+	       "                   writing vCPU, 0xff on all (for SMM tests)\n");
+	vdev_print_help();
+	printf("Always present: 16550A COM1 (unless -nodefaults/-serial none), MC146818\n"
 	       "RTC/CMOS, i8042, POST port 0x80, reset control 0xcf9 and 0x92, fw_cfg\n"
 	       "0x510, PCI host; pc: ACPI PM block at 0x600; q35: MCH, ICH9 LPC.\n");
 }

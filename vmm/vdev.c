@@ -192,6 +192,7 @@ static int common_props(struct optlist *ol, const char *what)
 
 	optlist_get(ol, "id");
 	optlist_get(ol, "bus");
+	optlist_get(ol, "addr");        /* read by pick_slot() */
 	optlist_get(ol, "bootindex");   /* firmware boots from what it finds */
 	if ((v = optlist_get(ol, "disable-legacy")) && cli_parse_bool(v) == 0)
 		return err_set(-EINVAL, "%s: kvmrun has no legacy virtio interface "
@@ -537,6 +538,30 @@ int vdev_create(const struct vdev_env *env, struct vdev **out)
 	return 0;
 }
 
+/* Counters for -v: what the guest did and how many notifications it took. */
+static void log_stats(struct vdev_item *it)
+{
+	const struct virtio_pci_stats *ps = virtio_pci_get_stats(it->vp);
+	const struct blk_stats *bs;
+
+	log_info("%s: %llu kicks (%llu trapped), interrupts: %llu irqfd, %llu MSI-X, %llu INTx",
+		 it->name, (unsigned long long)ps->kicks, (unsigned long long)ps->trapped_kicks,
+		 (unsigned long long)ps->irqfd_irqs, (unsigned long long)ps->msi_irqs,
+		 (unsigned long long)ps->intx_irqs);
+	if (!it->blk)
+		return;
+	bs = blk_get_stats(it->blk);
+	log_info("%s: %llu reads (%llu MiB), %llu writes (%llu MiB), %llu flushes, %llu discards, "
+		 "%llu write-zeroes, %llu failed; %llu bounced, %llu buffered, %llu resumed, "
+		 "%llu stalls", it->name, (unsigned long long)bs->reads,
+		 (unsigned long long)(bs->bytes_read / MiB), (unsigned long long)bs->writes,
+		 (unsigned long long)(bs->bytes_written / MiB), (unsigned long long)bs->flushes,
+		 (unsigned long long)bs->discards, (unsigned long long)bs->write_zeroes,
+		 (unsigned long long)bs->errors, (unsigned long long)bs->bounced,
+		 (unsigned long long)bs->buffered, (unsigned long long)bs->resubmits,
+		 (unsigned long long)bs->stalls);
+}
+
 void vdev_destroy(struct vdev *v)
 {
 	unsigned i;
@@ -546,6 +571,8 @@ void vdev_destroy(struct vdev *v)
 	for (i = v->n; i-- > 0;) {
 		struct vdev_item *it = &v->items[i];
 
+		if (it->vp)
+			log_stats(it);
 		virtio_pci_destroy(it->vp);
 		blk_destroy(it->blk);
 		console_destroy(it->con);

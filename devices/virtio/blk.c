@@ -132,6 +132,8 @@ int blk_image_open(const char *path, const struct blk_open_opts *o, struct blk_i
 		if ((e == EACCES || e == EPERM || e == EROFS) && !o->readonly)
 			return err_set(-e, "'%s': cannot open for writing: %s (readonly=on opens "
 					   "it read-only)", path, strerror(e));
+		if (e == EISDIR)
+			return err_set(-e, "'%s' is not a regular file or a block device", path);
 		if (e == EINVAL && o->direct)
 			return err_set(-e, "'%s': the file system does not support O_DIRECT "
 					   "(cache=none/directsync); try cache=writeback", path);

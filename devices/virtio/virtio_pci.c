@@ -51,6 +51,7 @@ struct virtio_pci {
 	uint64_t doorbell_base;         /* BAR address the ioeventfds are at, or NO_ADDR */
 	unsigned nvec;
 	struct vp_vector *vecs;
+	struct virtio_pci_stats stats;
 };
 
 static struct virtio_pci *to_vp(struct pci_dev *d)
@@ -140,10 +141,13 @@ static void send_vector(struct virtio_pci *vp, uint16_t vec)
 		return;
 	if (h && h->irqfd && h->msi_route_add && h->msi_route_update &&
 	    !pci_msix_masked(d, vec) && pci_dev_bus_master(d) && vector_irqfd(vp, vec) == 0) {
-		if (eventfd_write(vp->vecs[vec].fd, 1) == 0)
+		if (eventfd_write(vp->vecs[vec].fd, 1) == 0) {
+			vp->stats.irqfd_irqs++;
 			return;
+		}
 	}
 	/* Masked vectors become pending; the core sends them on unmask. */
+	vp->stats.msi_irqs++;
 	pci_msix_notify(d, vec);
 }
 
@@ -162,6 +166,7 @@ static void vp_notify(void *opaque, int q)
 	}
 	if (q >= 0)
 		vp->isr |= VIRTIO_PCI_ISR_QUEUE;
+	vp->stats.intx_irqs++;
 	pci_dev_set_irq(&vp->pci, 1);
 }
 
@@ -185,6 +190,7 @@ static void kick_cb(void *opaque, int res)
 	/* Consume the count (the poll backend is level-triggered). */
 	if (eventfd_read(k->fd, &v) < 0)
 		return;
+	k->vp->stats.kicks++;
 	virtio_queue_kick(k->vp->vd, k->q);
 }
 
@@ -193,14 +199,17 @@ static void doorbell(struct virtio_pci *vp, unsigned q)
 {
 	if (q >= vp->vd->nvqs)
 		return;
+	vp->stats.trapped_kicks++;
 	/*
 	 * vCPU thread: queue work is for the loop thread, so wake it through
 	 * the queue's eventfd (kicks coalesce, nothing is allocated).
 	 */
-	if (vp->kicks[q].fd >= 0)
+	if (vp->kicks[q].fd >= 0) {
 		eventfd_write(vp->kicks[q].fd, 1);
-	else
+	} else {
+		vp->stats.kicks++;
 		virtio_queue_kick(vp->vd, q);
+	}
 }
 
 static void doorbells_unregister(struct virtio_pci *vp)
@@ -245,6 +254,11 @@ static void doorbells_sync(struct virtio_pci *vp)
 	vp->doorbell_base = base;
 	TRACE(TRACE_VIRTIO, "%s: doorbells at %#llx, %u by ioeventfd", vp->vd->name,
 	      (unsigned long long)base, virtio_pci_ioeventfds(vp));
+}
+
+const struct virtio_pci_stats *virtio_pci_get_stats(const struct virtio_pci *vp)
+{
+	return &vp->stats;
 }
 
 unsigned virtio_pci_ioeventfds(const struct virtio_pci *vp)

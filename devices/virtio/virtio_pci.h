@@ -134,4 +134,14 @@ extern const struct dev_ops virtio_pci_bar_ops;
 /* How many doorbells are served by ioeventfd right now (tests, logs). */
 unsigned virtio_pci_ioeventfds(const struct virtio_pci *vp);
 
+/* Notification counters (benchmarks: how well suppression works). */
+struct virtio_pci_stats {
+	uint64_t kicks;                 /* queue notifications handled */
+	uint64_t trapped_kicks;         /* doorbell writes that reached us, not KVM */
+	uint64_t irqfd_irqs;            /* interrupts sent through an irqfd */
+	uint64_t msi_irqs;              /* ... through the PCI core (MSI-X) */
+	uint64_t intx_irqs;             /* ... as INTx */
+};
+const struct virtio_pci_stats *virtio_pci_get_stats(const struct virtio_pci *vp);
+
 #endif

@@ -722,6 +722,8 @@ START_TEST(test_irqfd)
 	bar_wr(MSIX_ENTRY(1) + 12, 0, 4);
 	ck_assert_uint_eq(rec.nmsi, 1);
 	ck_assert_uint_eq(rec.msi_data[0], 0x52);
+	ck_assert_uint_eq(virtio_pci_get_stats(vp)->irqfd_irqs, 3);
+	ck_assert_uint_eq(virtio_pci_get_stats(vp)->msi_irqs, 1);
 	/* The transport undoes its routes and irqfds. */
 	virtio_pci_destroy(vp);
 	vp = NULL;
@@ -804,6 +806,8 @@ START_TEST(test_trapped_doorbell)
 	ck_assert_uint_eq(dev.kicks[0], 0);
 	poll_loop();
 	ck_assert_uint_eq(dev.kicks[0], 1);             /* two kicks, one pass */
+	ck_assert_uint_eq(virtio_pci_get_stats(vp)->trapped_kicks, 2);
+	ck_assert_uint_eq(virtio_pci_get_stats(vp)->kicks, 1);
 }
 END_TEST
 
