@@ -100,6 +100,8 @@ void irqchip_nmi(struct irqchip *ic, int cpu);
  * other modes (KVM latches INIT itself).
  */
 void irqchip_set_smm(struct irqchip *ic, int cpu, bool in_smm);
+/* The same with an opaque pointer, to plug straight into a callback slot. */
+void irqchip_smm_notify(void *ic, int cpu, bool in_smm);
 
 /*
  * System reset of the interrupt controllers (PIC, IOAPIC, PIT, and in

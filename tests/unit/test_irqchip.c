@@ -1069,7 +1069,7 @@ START_TEST(test_glue_smi_and_smm_init_latch)
 	ck_assert_int_eq(fk.vcpu[1].nset_regs, 1);
 	mmio_wr(&g, 1, MM_LAPIC + LAPIC_TPR, 0x40);
 	/* In SMM an INIT is latched. */
-	irqchip_set_smm(g.ic, 1, true);
+	irqchip_smm_notify(g.ic, 1, true);
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_ICR_LO, 0x00004500);
 	run->immediate_exit = 0;
 	ck_assert_int_eq(pre_run(&g, 1), 0);
