@@ -27,11 +27,12 @@
 #include "devices/irqchip/apic_bus.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
+#include "vmm/memmap.h"
 
 #define LAPIC_BUS_HZ       1000000000ULL   /* timer input clock: 1 GHz */
 #define LAPIC_VERSION      0x00050014u
 #define LAPIC_NR_LVT       6
-#define LAPIC_BASE_DEFAULT 0xfee00000ULL   /* TODO move to memmap.h (== MM_LAPIC) */
+#define LAPIC_BASE_DEFAULT MM_LAPIC        /* IA32_APIC_BASE address at reset */
 #define LAPIC_BASE_BSP     (1ULL << 8)     /* IA32_APIC_BASE bits */
 #define LAPIC_BASE_ENABLE  (1ULL << 11)
 
