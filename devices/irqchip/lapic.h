@@ -8,6 +8,8 @@
  * because x2APIC/TSC-deadline are hidden from the guest in this mode).
  * The timer counts at a 1 GHz bus clock divided by the divide
  * configuration; OVMF's LocalApicTimerDxe assumes exactly that frequency.
+ * A periodic timer raises at most one interrupt per LAPIC_MIN_PERIOD_NS
+ * (the count itself stays exact), so a guest cannot flood the event loop.
  *
  * The LAPIC only knows its own CPU. Anything that leaves it goes through
  * callbacks: IPIs (ICR writes) as struct apic_msg to send(), EOIs of
@@ -30,6 +32,7 @@
 #include "vmm/memmap.h"
 
 #define LAPIC_BUS_HZ       1000000000ULL   /* timer input clock: 1 GHz */
+#define LAPIC_MIN_PERIOD_NS 100000ULL      /* periodic timer interrupts at most 10 kHz */
 #define LAPIC_VERSION      0x00050014u
 #define LAPIC_NR_LVT       6
 #define LAPIC_BASE_DEFAULT MM_LAPIC        /* IA32_APIC_BASE address at reset */

@@ -155,7 +155,7 @@ static void timer_cb(void *arg)
 {
 	struct pit *p = arg;
 	struct pit_channel *c = &p->ch[0];
-	uint64_t d = elapsed(c, now_ns(p));
+	uint64_t d = elapsed(c, now_ns(p)), lim;
 
 	if (!has_started(c) || c->paused)
 		return;
@@ -166,7 +166,9 @@ static void timer_cb(void *arg)
 	}
 	/* IRQ 0 is edge-triggered at the PIC and the IOAPIC: one pulse per edge. */
 	irq_pulse(p->irq0);
-	arm_irq(p, d);
+	/* Rate-limit tiny periods (coalescing the edges in between). */
+	lim = elapsed(c, now_ns(p) + PIT_MIN_PERIOD_NS);
+	arm_irq(p, MAX(d, lim ? lim - 1 : 0));
 }
 
 /* ---- gate ---- */

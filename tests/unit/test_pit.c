@@ -311,6 +311,24 @@ START_TEST(test_square_and_gate_modes)
 }
 END_TEST
 
+START_TEST(test_irq_rate_limit)
+{
+	struct h h;
+
+	h_init(&h);
+	/* Mode 2 with a count of 2: 596 kHz of edges would swamp the loop. */
+	outb(&h, 0x43, 0x34);
+	outb(&h, 0x40, 2);
+	outb(&h, 0x40, 0);
+	fake_clock_advance(&h.fc, 10 * PIT_MIN_PERIOD_NS);
+	ck_assert_uint_ge(h.rec.raises[0], 9);
+	ck_assert_uint_le(h.rec.raises[0], 11);
+	/* The counter itself still runs at 1.19 MHz. */
+	fake_clock_advance(&h.fc, ns(1));
+	ck_assert_uint_le(pit_get_count(&h.p, 0), 2);
+}
+END_TEST
+
 START_TEST(test_reset_and_wide_access)
 {
 	struct h h;
@@ -344,6 +362,7 @@ int main(void)
 	tcase_add_test(tc, test_readback_status_bcd);
 	tcase_add_test(tc, test_port61_calibration);
 	tcase_add_test(tc, test_square_and_gate_modes);
+	tcase_add_test(tc, test_irq_rate_limit);
 	tcase_add_test(tc, test_reset_and_wide_access);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
