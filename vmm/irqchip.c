@@ -517,7 +517,8 @@ int irqchip_irqfd(struct irqchip *ic, int fd, int gsi, bool assign)
 /* vCPU state changes (USER mode)                                      */
 /* ------------------------------------------------------------------ */
 
-static void set_seg(struct kvm_segment *s, uint16_t sel, uint64_t base, uint8_t type, bool code_data)
+static void set_seg(struct kvm_segment *s, uint16_t sel, uint64_t base, uint8_t type,
+		    bool code_data)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = sel;
