@@ -778,7 +778,10 @@ START_TEST(test_glue_inject_rules)
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
 	ck_assert_int_eq(run->request_interrupt_window, 0);
 	/* Pending but KVM not ready (e.g. interrupt shadow): ask for a window. */
+	run->immediate_exit = 0;
 	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x61);
+	ck_assert_int_eq(run->immediate_exit, 1);   /* a running vCPU is kicked */
+	run->immediate_exit = 0;
 	exit_with(&g, 0, KVM_EXIT_MMIO, false, true);
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
@@ -883,26 +886,13 @@ START_TEST(test_glue_hlt)
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 1);
 	ck_assert_int_eq(fk.vcpu[0].irq[0], 0x33);
-	/* cli; hlt: an interrupt doesn't wake it; a kick sends it round the loop
-	 * without running guest code. */
+	/* A kick sends a halted vCPU round the loop without running guest code. */
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_EOI, 0);
 	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, false), VCPU_HALT);
-	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x34);
 	vcpu_kick(g.v[0]);
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(run->immediate_exit, 1);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 1);
-	/* Still halted on the next round; an NMI wakes it. */
-	irqchip_nmi(g.ic, 0);
-	ck_assert_int_eq(run->immediate_exit, 1);   /* the NMI kicked it */
-	run->immediate_exit = 0;                    /* top of the vCPU loop */
-	ck_assert_int_eq(pre_run(&g, 0), 0);
-	ck_assert_int_eq(run->immediate_exit, 0);
-	ck_assert_int_eq(fk.vcpu[0].nnmi, 1);
-	/* Halted again with IF set; the LAPIC timer wakes it. */
-	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pre_run(&g, 0), 0);   /* 0x34 pending and IF=1 now */
-	ck_assert_int_eq(fk.vcpu[0].irq[1], 0x34);
 	g_close(&g);
 }
 END_TEST
@@ -911,7 +901,7 @@ struct runner {
 	struct g *g;
 	int cpu;
 	volatile bool done;
-	int rounds;
+	volatile int rounds;
 	bool (*until)(struct g *g, int cpu);
 };
 
@@ -1042,6 +1032,44 @@ START_TEST(test_glue_irq_wakes_thread)
 	pthread_mutex_unlock(&g.vm->bql);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(fk.vcpu[1].irq[0], 0x58);
+	g_close(&g);
+}
+END_TEST
+
+static bool got_nmi(struct g *g, int cpu)
+{
+	bool r;
+
+	pthread_mutex_lock(&fk.lock);
+	r = fk.vcpu[cpu].nnmi > 0;
+	pthread_mutex_unlock(&fk.lock);
+	return r;
+}
+
+START_TEST(test_glue_cli_hlt_thread)
+{
+	struct g g;
+	struct runner r = { .g = &g, .cpu = 0, .until = got_nmi };
+	pthread_t t;
+
+	ck_assert_int_eq(g_open(&g, IRQCHIP_USER, 1), 0);
+	mmio_wr(&g, 0, MM_LAPIC + LAPIC_SVR, 0x1ff);
+	/* cli; hlt: a maskable interrupt does not end the halt... */
+	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, false), VCPU_HALT);
+	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
+	pthread_mutex_lock(&g.vm->bql);
+	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x44);
+	pthread_mutex_unlock(&g.vm->bql);
+	usleep(30000);
+	ck_assert(!r.done);
+	ck_assert_int_eq(r.rounds, 1);          /* blocked, not spinning */
+	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
+	/* ...an NMI does. */
+	pthread_mutex_lock(&g.vm->bql);
+	irqchip_nmi(g.ic, 0);
+	pthread_mutex_unlock(&g.vm->bql);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(fk.vcpu[0].nnmi, 1);
 	g_close(&g);
 }
 END_TEST
@@ -1352,6 +1380,7 @@ int main(void)
 	tcase_add_test(glue, test_glue_init_sipi_thread);
 	tcase_add_test(glue, test_glue_timer_wakes_thread);
 	tcase_add_test(glue, test_glue_irq_wakes_thread);
+	tcase_add_test(glue, test_glue_cli_hlt_thread);
 	tcase_add_test(glue, test_glue_smi_and_smm_init_latch);
 	tcase_add_test(glue, test_glue_bsp_init);
 	tcase_add_test(glue, test_glue_pic_extint_and_pit);

@@ -277,8 +277,21 @@ START_TEST(test_square_and_gate_modes)
 	ck_assert_uint_eq(pit_get_count(&h.p, 2) & 1, 0);
 	fake_clock_advance(&h.fc, ns(100) - ns(60));
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	/* An odd count: high for (N+1)/2 clocks, low for (N-1)/2. */
+	outb(&h, 0x43, 0xb6);
+	outb(&h, 0x42, 5);
+	outb(&h, 0x42, 0);
+	fake_clock_advance(&h.fc, ns(2));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	fake_clock_advance(&h.fc, ns(3) - ns(2));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 0);
+	fake_clock_advance(&h.fc, ns(5) - ns(3));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	outb(&h, 0x43, 0xb6);
+	outb(&h, 0x42, 100);
+	outb(&h, 0x42, 0);
+	fake_clock_advance(&h.fc, ns(160));
 	/* Mode 3, gate low: OUT forced high and counting stops; rising edge reloads. */
-	fake_clock_advance(&h.fc, ns(160) - ns(100));
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 0);
 	outb(&h, 0x61, 0x00);
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
