@@ -920,24 +920,39 @@ static void *runner_thread(void *arg)
 	return NULL;
 }
 
-static bool sipi_done(struct g *g, int cpu)
+/* Start @r's loop and check that the vCPU blocks in it. */
+static void start_blocked(struct runner *r, pthread_t *t)
 {
-	bool r;
+	ck_assert_int_eq(pthread_create(t, NULL, runner_thread, r), 0);
+	usleep(20000);
+	ck_assert(!r->done);
+	ck_assert_int_eq(r->rounds, 1);
+}
+
+/* A copy of the fake vCPU state, taken under the fake's lock. */
+static struct fake_vcpu fk_snap(int cpu)
+{
+	struct fake_vcpu v;
 
 	pthread_mutex_lock(&fk.lock);
-	r = fk.vcpu[cpu].sregs.cs.selector == 0x9f00;
+	v = fk.vcpu[cpu];
 	pthread_mutex_unlock(&fk.lock);
-	return r;
+	return v;
+}
+
+static bool sipi_done(struct g *g, int cpu)
+{
+	return fk_snap(cpu).sregs.cs.selector == 0x9f00;
 }
 
 static bool got_irq(struct g *g, int cpu)
 {
-	bool r;
+	return fk_snap(cpu).nirq > 0;
+}
 
-	pthread_mutex_lock(&fk.lock);
-	r = fk.vcpu[cpu].nirq > 0;
-	pthread_mutex_unlock(&fk.lock);
-	return r;
+static bool got_nmi(struct g *g, int cpu)
+{
+	return fk_snap(cpu).nnmi > 0;
 }
 
 START_TEST(test_glue_init_sipi_thread)
@@ -948,9 +963,7 @@ START_TEST(test_glue_init_sipi_thread)
 
 	ck_assert_int_eq(g_open(&g, IRQCHIP_USER, 2), 0);
 	/* The AP blocks in pre_run: it waits for a SIPI. */
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	ck_assert_int_eq(fk.vcpu[1].nset_regs, 0);
 	/* The BSP sends INIT, then SIPI with vector 0x9f. */
 	pthread_mutex_lock(&g.vm->bql);
@@ -991,9 +1004,7 @@ START_TEST(test_glue_timer_wakes_thread)
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_LVT_TIMER, 0xd0);
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_TIMER_ICR, 50000);
 	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	/* Time passes without the event loop firing the timer: the halted vCPU
 	 * waits on the deadline itself and fires it. */
 	pthread_mutex_lock(&g.vm->bql);
@@ -1019,9 +1030,7 @@ START_TEST(test_glue_irq_wakes_thread)
 	ck_assert_int_eq(pre_run(&g, 1), 0);
 	mmio_wr(&g, 1, MM_LAPIC + LAPIC_SVR, 0x1ff);
 	ck_assert_int_eq(exit_with(&g, 1, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	/* A device interrupt through the IOAPIC (pin 5 -> CPU 1, vector 0x58). */
 	pthread_mutex_lock(&g.vm->bql);
 	mmio_wr(&g, 0, MM_IOAPIC, 0x1b);
@@ -1036,16 +1045,6 @@ START_TEST(test_glue_irq_wakes_thread)
 }
 END_TEST
 
-static bool got_nmi(struct g *g, int cpu)
-{
-	bool r;
-
-	pthread_mutex_lock(&fk.lock);
-	r = fk.vcpu[cpu].nnmi > 0;
-	pthread_mutex_unlock(&fk.lock);
-	return r;
-}
-
 START_TEST(test_glue_cli_hlt_thread)
 {
 	struct g g;
@@ -1056,13 +1055,13 @@ START_TEST(test_glue_cli_hlt_thread)
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_SVR, 0x1ff);
 	/* cli; hlt: a maskable interrupt does not end the halt... */
 	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, false), VCPU_HALT);
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
+	start_blocked(&r, &t);
 	pthread_mutex_lock(&g.vm->bql);
 	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x44);
 	pthread_mutex_unlock(&g.vm->bql);
 	usleep(30000);
 	ck_assert(!r.done);
-	ck_assert_int_eq(r.rounds, 1);          /* blocked, not spinning */
+	ck_assert_int_eq(r.rounds, 1);          /* still blocked, not spinning */
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
 	/* ...an NMI does. */
 	pthread_mutex_lock(&g.vm->bql);
