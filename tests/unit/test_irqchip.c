@@ -923,7 +923,12 @@ static void *runner_thread(void *arg)
 /* Start @r's loop and check that the vCPU blocks in it. */
 static void start_blocked(struct runner *r, pthread_t *t)
 {
+	int i;
+
 	ck_assert_int_eq(pthread_create(t, NULL, runner_thread, r), 0);
+	/* Let it get there even on a loaded machine, then stay there. */
+	for (i = 0; i < 2000 && !r->rounds; i++)
+		usleep(1000);
 	usleep(20000);
 	ck_assert(!r->done);
 	ck_assert_int_eq(r->rounds, 1);
@@ -1061,7 +1066,9 @@ START_TEST(test_glue_cli_hlt_thread)
 	pthread_mutex_unlock(&g.vm->bql);
 	usleep(30000);
 	ck_assert(!r.done);
-	ck_assert_int_eq(r.rounds, 1);          /* still blocked, not spinning */
+	/* Still blocked, not spinning (one extra round if the MSI found it
+	 * between two waits and kicked it). */
+	ck_assert_int_le(r.rounds, 2);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
 	/* ...an NMI does. */
 	pthread_mutex_lock(&g.vm->bql);
