@@ -75,6 +75,7 @@ struct config {
 	enum machine_type machine;
 	bool machine_set;
 	enum irqchip_mode irqchip;
+	bool irqchip_set;                  /* given explicitly (else kvmrun chooses) */
 	enum onoffauto smm;
 	enum smm_backend_sel smm_backend;
 	char *dumpdtb;

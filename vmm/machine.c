@@ -13,6 +13,7 @@
 #include "vmm/machine_internal.h"
 #include "vmm/memmap.h"
 #include "vmm/vcpu.h"
+#include "smm/smm.h"
 #include "tdx/tdx.h"
 
 bool machine_is_q35(const struct machine *m)
@@ -55,6 +56,59 @@ static void on_quit_key(void *opaque)
 
 static int loop_init(struct machine *m);
 
+/* True when the CPU we run on is QEMU's TCG (kvmrun inside a TCG guest). */
+static bool host_is_tcg(void)
+{
+	unsigned a, b, c, d;
+	char sig[13];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = 0;
+	return !strcmp(sig, "TCGTCGTCGTCG");
+}
+
+/*
+ * The irqchip when the command line does not say (QEMU's default is the
+ * in-kernel one). Two cases need kvmrun's own:
+ *  - SMM emulated in userspace: only a userspace LAPIC sees the SMI IPIs
+ *    that OVMF sends to relocate SMBASE (KVM without SMM drops them);
+ *  - running nested under QEMU's TCG: TCG aborts when the guest writes CR8
+ *    while KVM's in-kernel LAPIC has an interrupt pending (OVMF does).
+ */
+static int choose_irqchip(struct machine *m)
+{
+	struct config *cfg = m->cfg;
+	bool smm = cfg->machine == MACHINE_Q35 && cfg->smm != OOA_OFF;
+	bool user_smm = false;
+
+	if (smm) {
+		enum smm_impl impl;
+
+		if (smm_select(&m->kvm, cfg->smm_backend, &impl) == 0)
+			user_smm = impl == SMM_IMPL_USER;
+		err_clear();
+	}
+	if (cfg->irqchip_set) {
+		if (user_smm && cfg->irqchip != IRQCHIP_USER)
+			return err_set(-EINVAL, "-machine kernel-irqchip=%s: SMM in userspace needs "
+						"kernel-irqchip=off (SMI IPIs must reach kvmrun)",
+				       cfg->irqchip == IRQCHIP_SPLIT ? "split" : "on");
+		return 0;
+	}
+	if (user_smm) {
+		cfg->irqchip = IRQCHIP_USER;
+		log_info("irqchip: userspace (SMM runs in userspace)");
+	} else if (host_is_tcg()) {
+		cfg->irqchip = IRQCHIP_USER;
+		log_info("irqchip: userspace (nested under QEMU TCG, whose in-kernel LAPIC path "
+			 "aborts on guest CR8 writes)");
+	}
+	return 0;
+}
+
 static int core_init(struct machine *m)
 {
 	struct config *cfg = m->cfg;
@@ -64,6 +118,9 @@ static int core_init(struct machine *m)
 	if (r < 0)
 		return r;
 	m->kvm_open = true;
+	r = choose_irqchip(m);
+	if (r < 0)
+		return r;
 	r = kvm_require_basic(&m->kvm, cfg->irqchip == IRQCHIP_KERNEL);
 	if (r < 0)
 		return r;
