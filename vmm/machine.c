@@ -109,15 +109,38 @@ static int choose_irqchip(struct machine *m)
 	return 0;
 }
 
+static int open_kvm(struct machine *m)
+{
+	int r = kvm_open(&m->kvm, NULL, m->cfg->kvm_device);
+
+	m->kvm_open = r == 0;
+	return r;
+}
+
+/* RAM below the 32-bit hole and above 4 GiB, as QEMU splits it. */
+static void split_ram(struct machine *m)
+{
+	uint64_t ram = m->cfg->ram_size, max_low, split;
+
+	if (machine_is_q35(m)) {
+		max_low = MM_Q35_LOWMEM_MAX;
+		split = MM_Q35_LOWMEM_SPLIT;
+	} else {
+		max_low = MM_PC_LOWMEM_MAX;
+		split = MM_PC_LOWMEM_SPLIT;
+	}
+	m->low_size = ram >= max_low ? split : ram;
+	m->high_size = ram - m->low_size;
+}
+
 static int core_init(struct machine *m)
 {
 	struct config *cfg = m->cfg;
 	int r;
 
-	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
+	r = open_kvm(m);
 	if (r < 0)
 		return r;
-	m->kvm_open = true;
 	r = choose_irqchip(m);
 	if (r < 0)
 		return r;
@@ -202,17 +225,15 @@ static int tdx_core_init(struct machine *m)
 	struct config *cfg = m->cfg;
 	int r;
 
-	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
+	r = open_kvm(m);
 	if (r < 0)
 		return r;
-	m->kvm_open = true;
 	r = tdx_machine_setup(&m->kvm, cfg, NULL, &m->td);
 	if (r < 0)
 		return r;
 	m->vm = tdx_machine_vm(m->td);
 	m->vm->machine = m;
-	m->low_size = cfg->ram_size >= MM_Q35_LOWMEM_MAX ? MM_Q35_LOWMEM_SPLIT : cfg->ram_size;
-	m->high_size = cfg->ram_size - m->low_size;
+	split_ram(m);   /* the same split as the TDX module's q35 layout */
 	return loop_init(m);
 }
 
@@ -221,18 +242,9 @@ static int tdx_core_init(struct machine *m)
 
 static int memory_init(struct machine *m)
 {
-	uint64_t ram = m->cfg->ram_size, max_low, split;
 	int r;
 
-	if (machine_is_q35(m)) {
-		max_low = MM_Q35_LOWMEM_MAX;
-		split = MM_Q35_LOWMEM_SPLIT;
-	} else {
-		max_low = MM_PC_LOWMEM_MAX;
-		split = MM_PC_LOWMEM_SPLIT;
-	}
-	m->low_size = ram >= max_low ? split : ram;
-	m->high_size = ram - m->low_size;
+	split_ram(m);
 	r = vm_alloc_ram(m->vm, "ram-low", 0, m->low_size, true, &m->low_hva);
 	if (r < 0)
 		return r;

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "devices/irqchip/isa_port.h"
+#include "devices/byteio.h"
 
 /* Priority rank 0 (highest) .. 7 of the first set bit of @mask, 8 if none. */
 static int best_rank(const struct pic_chip *c, uint8_t mask)
@@ -267,13 +267,13 @@ static void chip_write(void *dev, unsigned port, uint8_t val)
 
 static uint64_t pic_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return isa_port_read(chip_read, dev, off, size, 2);
+	return byteio_read(chip_read, dev, off, size, 2);
 }
 
 static void pic_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		      unsigned size)
 {
-	isa_port_write(chip_write, dev, off, val, size, 2);
+	byteio_write(chip_write, dev, off, val, size, 2);
 }
 
 const struct dev_ops pic_ops = { .name = "i8259", .read = pic_read, .write = pic_write };
@@ -296,13 +296,13 @@ static void elcr_wr(void *dev, unsigned port, uint8_t val)
 
 static uint64_t elcr_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return isa_port_read(elcr_rd, dev, off, size, 2);
+	return byteio_read(elcr_rd, dev, off, size, 2);
 }
 
 static void elcr_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		       unsigned size)
 {
-	isa_port_write(elcr_wr, dev, off, val, size, 2);
+	byteio_write(elcr_wr, dev, off, val, size, 2);
 }
 
 const struct dev_ops pic_elcr_ops = { .name = "elcr", .read = elcr_read, .write = elcr_write };

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "devices/irqchip/isa_port.h"
+#include "devices/byteio.h"
 #include "vmm/util.h"
 
 #define NO_EDGE UINT64_MAX
@@ -399,13 +399,13 @@ static void write_port(void *dev, unsigned port, uint8_t val)
 
 static uint64_t pit_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return isa_port_read(read_port, dev, off, size, 4);
+	return byteio_read(read_port, dev, off, size, 4);
 }
 
 static void pit_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		      unsigned size)
 {
-	isa_port_write(write_port, dev, off, val, size, 4);
+	byteio_write(write_port, dev, off, val, size, 4);
 }
 
 const struct dev_ops pit_ops = { .name = "i8254", .read = pit_read, .write = pit_write };
@@ -431,13 +431,13 @@ static void port61_wr(void *dev, unsigned port, uint8_t val)
 
 static uint64_t port61_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return isa_port_read(port61_rd, dev, off, size, 1);
+	return byteio_read(port61_rd, dev, off, size, 1);
 }
 
 static void port61_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 			 unsigned size)
 {
-	isa_port_write(port61_wr, dev, off, val, size, 1);
+	byteio_write(port61_wr, dev, off, val, size, 1);
 }
 
 const struct dev_ops pit_port61_ops = { .name = "port61", .read = port61_read,
