@@ -176,7 +176,7 @@ const char *optlist_unused(const struct optlist *ol)
 	return NULL;
 }
 
-static void optlist_free(struct optlist *ol)
+void optlist_free(struct optlist *ol)
 {
 	int i;
 
