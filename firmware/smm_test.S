@@ -85,6 +85,126 @@
 	.byte	0x48, 0x81, 0xc4, 0x00, 0x01, 0x00, 0x00
 .endm
 
+/* The 32-bit register sentinels, their dump after an SMI, and the check. */
+.macro LOAD_SENTINELS32
+	movl	$0xa1b2c35a, %eax        /* AL = 0x5a: not a broadcast, not ACPI on/off */
+	movl	$0x1b2c3d4e, %ebx
+	movl	$0x2c3d4e5f, %ecx
+	movl	$0x3d4e5f60, %edx
+	movl	$0x4e5f6071, %esi
+	movl	$0x5f607182, %edi
+	movl	$0x60718293, %ebp
+	pushl	$0x00000cd7              /* CF PF AF ZF SF DF OF */
+	popfl
+.endm
+
+.macro DUMP_REGS32
+	movl	%eax, DUMP + 0x00
+	movl	%ebx, DUMP + 0x04
+	movl	%ecx, DUMP + 0x08
+	movl	%edx, DUMP + 0x0c
+	movl	%esi, DUMP + 0x10
+	movl	%edi, DUMP + 0x14
+	movl	%ebp, DUMP + 0x18
+	movl	%esp, DUMP + 0x1c
+	movw	%es, DUMP + 0x20
+	movw	%fs, DUMP + 0x22
+	movw	%gs, DUMP + 0x24
+	movw	%ds, DUMP + 0x26
+	movw	%ss, DUMP + 0x28
+	movw	%cs, DUMP + 0x2a
+	pushfl
+	popl	DUMP + 0x2c
+.endm
+
+.macro CHECK_SENTINELS32 bad
+	cmpl	$0xa1b2c35a, DUMP + 0x00
+	jne	\bad
+	cmpl	$0x1b2c3d4e, DUMP + 0x04
+	jne	\bad
+	cmpl	$0x2c3d4e5f, DUMP + 0x08
+	jne	\bad
+	cmpl	$0x3d4e5f60, DUMP + 0x0c
+	jne	\bad
+	cmpl	$0x4e5f6071, DUMP + 0x10
+	jne	\bad
+	cmpl	$0x5f607182, DUMP + 0x14
+	jne	\bad
+	cmpl	$0x60718293, DUMP + 0x18
+	jne	\bad
+.endm
+
+/* DS, ES, FS, GS and SS = the flat 32-bit data segment. */
+.macro FLAT_DATA_SEGS
+	movw	$0x10, %ax
+	movw	%ax, %ds
+	movw	%ax, %es
+	movw	%ax, %fs
+	movw	%ax, %gs
+	movw	%ax, %ss
+.endm
+
+/* Raise an SMI on this CPU; the labels name the possible saved RIPs. */
+.macro SMI tag
+	outb	%al, $0xb4
+\tag\()_a1:
+	outb	%al, $0xb2
+\tag\()_a2:
+	jmp	1f
+1:
+\tag\()_a3:
+.endm
+
+/* Polled COM1 output and the failure exit, for 32-bit (w=32, %eax) or 64-bit code. */
+.macro SERIAL_FUNCS w, ax
+putc\w:
+	push	\ax
+	movw	$0x3fd, %dx
+1:	inb	%dx, %al
+	testb	$0x20, %al
+	jz	1b
+	pop	\ax
+	movw	$0x3f8, %dx
+	outb	%al, %dx
+	ret
+
+puts\w:
+	cld
+1:	lodsb
+	testb	%al, %al
+	jz	2f
+	call	putc\w
+	jmp	1b
+2:	ret
+
+hex\w:                             /* %al as two hex digits */
+	push	\ax
+	shrb	$4, %al
+	call	nibble\w
+	pop	\ax
+nibble\w:
+	andb	$15, %al
+	addb	$'0', %al
+	cmpb	$'9', %al
+	jbe	1f
+	addb	$7, %al
+1:	jmp	putc\w
+
+fail\w:
+	movl	%eax, %ebx
+	movl	$STACK, %esp
+	movl	$msg_fail, %esi
+	call	puts\w
+	movl	%ebx, %eax
+	call	hex\w
+	movb	$'\n', %al
+	call	putc\w
+	movl	%ebx, %eax
+	outb	%al, $0xf4
+1:	hlt
+	jmp	1b
+.endm
+
 	.text
 	.globl	rom_start
 
@@ -277,15 +397,7 @@ rm_real:
 	movw	%ax, %fs
 	movw	$0x3456, %ax
 	movw	%ax, %gs
-	movl	$0xa1b2c35a, %eax
-	movl	$0x1b2c3d4e, %ebx
-	movl	$0x2c3d4e5f, %ecx
-	movl	$0x3d4e5f60, %edx
-	movl	$0x4e5f6071, %esi
-	movl	$0x5f607182, %edi
-	movl	$0x60718293, %ebp
-	pushl	$0x00000cd7
-	popfl
+	LOAD_SENTINELS32
 	outb	%al, $0xb4
 rm_a1_\n:
 	outb	%al, $0xb2
@@ -293,22 +405,7 @@ rm_a2_\n:
 	jmp	1f
 1:
 rm_a3_\n:
-	movl	%eax, DUMP + 0x00
-	movl	%ebx, DUMP + 0x04
-	movl	%ecx, DUMP + 0x08
-	movl	%edx, DUMP + 0x0c
-	movl	%esi, DUMP + 0x10
-	movl	%edi, DUMP + 0x14
-	movl	%ebp, DUMP + 0x18
-	movl	%esp, DUMP + 0x1c
-	movw	%es, DUMP + 0x20
-	movw	%fs, DUMP + 0x22
-	movw	%gs, DUMP + 0x24
-	movw	%ds, DUMP + 0x26
-	movw	%ss, DUMP + 0x28
-	movw	%cs, DUMP + 0x2a
-	pushfl
-	popl	DUMP + 0x2c
+	DUMP_REGS32
 	movl	%cr0, %eax
 	movl	%eax, DUMP + 0x30
 	xorw	%ax, %ax
@@ -316,20 +413,7 @@ rm_a3_\n:
 	movw	%ax, %fs
 	movw	%ax, %gs
 	movb	$FAIL_RM_REGS, %cl
-	cmpl	$0xa1b2c35a, DUMP + 0x00
-	jne	rm_fail_\n
-	cmpl	$0x1b2c3d4e, DUMP + 0x04
-	jne	rm_fail_\n
-	cmpl	$0x2c3d4e5f, DUMP + 0x08
-	jne	rm_fail_\n
-	cmpl	$0x3d4e5f60, DUMP + 0x0c
-	jne	rm_fail_\n
-	cmpl	$0x4e5f6071, DUMP + 0x10
-	jne	rm_fail_\n
-	cmpl	$0x5f607182, DUMP + 0x14
-	jne	rm_fail_\n
-	cmpl	$0x60718293, DUMP + 0x18
-	jne	rm_fail_\n
+	CHECK_SENTINELS32 rm_fail_\n
 	cmpl	$0x7c00, DUMP + 0x1c
 	jne	rm_fail_\n
 	cmpw	$0x1234, DUMP + 0x20
@@ -422,20 +506,14 @@ ap_end:
 /* ------------------------------------------------------------------ */
 	.code32
 
-/* Raise an SMI on this CPU; labels name the possible saved RIPs. */
-.macro SMI32 tag
-	outb	%al, $0xb4
-\tag\()_a1:
-	outb	%al, $0xb2
-\tag\()_a2:
-	jmp	1f
-1:
-\tag\()_a3:
-.endm
-
 .macro FAIL32 code
 	movb	$\code, %al
 	jmp	fail32
+.endm
+
+.macro FAIL64 code
+	movb	$\code, %al
+	jmp	fail64
 .endm
 
 .macro CHK32 addr, val, code
@@ -445,9 +523,15 @@ ap_end:
 1:
 .endm
 
+/* movl zero-extends in 64-bit mode, so these work in both. */
 .macro PUTS32 msg
 	movl	$\msg, %esi
 	call	puts32
+.endm
+
+.macro PUTS64 msg
+	movl	$\msg, %esi
+	call	puts64
 .endm
 
 .macro COPY32 from, to, len
@@ -458,12 +542,7 @@ ap_end:
 .endm
 
 pm32_entry:
-	movw	$0x10, %ax
-	movw	%ax, %ds
-	movw	%ax, %es
-	movw	%ax, %fs
-	movw	%ax, %gs
-	movw	%ax, %ss
+	FLAT_DATA_SEGS
 	movl	$STACK, %esp
 	call	serial_init
 	PUTS32	msg_start
@@ -519,12 +598,7 @@ pm32_entry:
 	PUTS32	msg_rm
 	ljmp	$0x18, $0
 pm_after_rm:
-	movw	$0x10, %ax
-	movw	%ax, %ds
-	movw	%ax, %es
-	movw	%ax, %fs
-	movw	%ax, %gs
-	movw	%ax, %ss
+	FLAT_DATA_SEGS
 	movl	$STACK, %esp
 	movzbl	DUMP + 0x60, %eax
 	testb	%al, %al
@@ -547,32 +621,9 @@ pm_after_rm:
 	movw	$0x38, %ax
 	movw	%ax, %fs
 	movl	$0x7fff0, %esp
-	movl	$0xa1b2c35a, %eax
-	movl	$0x1b2c3d4e, %ebx
-	movl	$0x2c3d4e5f, %ecx
-	movl	$0x3d4e5f60, %edx
-	movl	$0x4e5f6071, %esi
-	movl	$0x5f607182, %edi
-	movl	$0x60718293, %ebp
-	pushl	$0x00000cd7
-	popfl
-	SMI32	pm
-	movl	%eax, DUMP + 0x00
-	movl	%ebx, DUMP + 0x04
-	movl	%ecx, DUMP + 0x08
-	movl	%edx, DUMP + 0x0c
-	movl	%esi, DUMP + 0x10
-	movl	%edi, DUMP + 0x14
-	movl	%ebp, DUMP + 0x18
-	movl	%esp, DUMP + 0x1c
-	movw	%es, DUMP + 0x20
-	movw	%fs, DUMP + 0x22
-	movw	%gs, DUMP + 0x24
-	movw	%ds, DUMP + 0x26
-	movw	%ss, DUMP + 0x28
-	movw	%cs, DUMP + 0x2a
-	pushfl
-	popl	DUMP + 0x2c
+	LOAD_SENTINELS32
+	SMI	pm
+	DUMP_REGS32
 	movl	%cr0, %eax
 	movl	%eax, DUMP + 0x30
 	movl	%cr4, %eax
@@ -583,13 +634,7 @@ pm_after_rm:
 	movw	$0x10, %ax
 	movw	%ax, %es
 	movw	%ax, %fs
-	CHK32	DUMP + 0x00, 0xa1b2c35a, FAIL_PM_REGS
-	CHK32	DUMP + 0x04, 0x1b2c3d4e, FAIL_PM_REGS
-	CHK32	DUMP + 0x08, 0x2c3d4e5f, FAIL_PM_REGS
-	CHK32	DUMP + 0x0c, 0x3d4e5f60, FAIL_PM_REGS
-	CHK32	DUMP + 0x10, 0x4e5f6071, FAIL_PM_REGS
-	CHK32	DUMP + 0x14, 0x5f607182, FAIL_PM_REGS
-	CHK32	DUMP + 0x18, 0x60718293, FAIL_PM_REGS
+	CHECK_SENTINELS32 pm_regs_bad
 	CHK32	DUMP + 0x1c, 0x7fff0, FAIL_PM_REGS
 	CHK32	DUMP + 0x20, 0x00380030, FAIL_PM_REGS      /* ES 0x30, FS 0x38 (as words) */
 	cmpw	$0x38, DUMP + 0x22
@@ -708,61 +753,11 @@ serial_init:
 	outb	%al, %dx
 	ret
 
-putc32:
-	pushl	%eax
-	movw	$0x3fd, %dx
-1:	inb	%dx, %al
-	testb	$0x20, %al
-	jz	1b
-	popl	%eax
-	movw	$0x3f8, %dx
-	outb	%al, %dx
-	ret
-
-puts32:
-	cld
-1:	lodsb
-	testb	%al, %al
-	jz	2f
-	call	putc32
-	jmp	1b
-2:	ret
-
-hex32:                              /* print %al as two hex digits */
-	pushl	%eax
-	shrb	$4, %al
-	call	nibble32
-	popl	%eax
-nibble32:
-	andb	$15, %al
-	addb	$'0', %al
-	cmpb	$'9', %al
-	jbe	1f
-	addb	$7, %al
-1:	jmp	putc32
-
-fail32:
-	movl	%eax, %ebx
-	movl	$STACK, %esp
-	movl	$msg_fail, %esi
-	call	puts32
-	movl	%ebx, %eax
-	call	hex32
-	movb	$'\n', %al
-	call	putc32
-	movl	%ebx, %eax
-	outb	%al, $0xf4
-1:	hlt
-	jmp	1b
+	SERIAL_FUNCS 32, %eax
 
 /* An AP: check in, relocate its SMBASE when its turn comes, then halt. */
 ap_pm32:
-	movw	$0x10, %ax
-	movw	%ax, %ds
-	movw	%ax, %es
-	movw	%ax, %fs
-	movw	%ax, %gs
-	movw	%ax, %ss
+	FLAT_DATA_SEGS
 	movl	$1, %eax
 	cpuid
 	shrl	$24, %ebx
@@ -776,7 +771,7 @@ ap_pm32:
 	cmpl	%esi, MB_TURN
 	jne	1b
 	movb	$0x5a, %al
-	SMI32	ap
+	SMI	ap
 	incl	MB_TURN
 2:	hlt
 	jmp	2b
@@ -786,32 +781,12 @@ ap_pm32:
 /* ------------------------------------------------------------------ */
 	.code64
 
-.macro SMI64 tag
-	outb	%al, $0xb4
-\tag\()_a1:
-	outb	%al, $0xb2
-\tag\()_a2:
-	jmp	1f
-1:
-\tag\()_a3:
-.endm
-
-.macro FAIL64 code
-	movb	$\code, %al
-	jmp	fail64
-.endm
-
 .macro CHK64 addr, val, code
 	movabsq	$\val, %rax
 	cmpq	%rax, \addr
 	je	1f
 	FAIL64	\code
 1:
-.endm
-
-.macro PUTS64 msg
-	leaq	\msg(%rip), %rsi
-	call	puts64
 .endm
 
 /* Wait (rdtsc) for about @cycles. */
@@ -831,12 +806,7 @@ ap_pm32:
 .endm
 
 lm64_entry:
-	movw	$0x10, %ax
-	movw	%ax, %ds
-	movw	%ax, %es
-	movw	%ax, %ss
-	movw	%ax, %fs
-	movw	%ax, %gs
+	FLAT_DATA_SEGS
 	movq	$STACK, %rsp
 	PUTS64	msg_lm
 	/* FS/GS bases live in MSRs in long mode: distinct values. */
@@ -882,7 +852,7 @@ lm64_entry:
 	movabsq	$0xf123456789abcdef, %r15
 	pushq	$0x00000cd7
 	popfq
-	SMI64	lm
+	SMI	lm
 	movq	%rax, DUMP + 0x00
 	movq	%rbx, DUMP + 0x08
 	movq	%rcx, DUMP + 0x10
@@ -1006,7 +976,7 @@ lm_save_bad:
 	movl	PCPU + PC_B_COUNT, %ebx
 	orl	$1, MB_FLAGS
 	movb	$0x5a, %al
-	SMI64	latch
+	SMI	latch
 	addl	$2, %ebx
 	cmpl	%ebx, PCPU + PC_B_COUNT
 	je	6f
@@ -1047,7 +1017,7 @@ lm_save_bad:
 	movl	PCPU + PC_B_COUNT, %ebx
 	orl	$4, MB_FLAGS
 	movb	$0x5a, %al
-	SMI64	tseg
+	SMI	tseg
 	incl	%ebx
 	cmpl	%ebx, PCPU + PC_B_COUNT
 	je	10f
@@ -1148,7 +1118,7 @@ smp_done:
 	PUTS64	msg_corrupt
 	orl	$2, MB_FLAGS
 	movb	$0x5a, %al
-	SMI64	corrupt
+	SMI	corrupt
 	FAIL64	FAIL_SURVIVED
 #endif
 	PUTS64	msg_pass
@@ -1157,52 +1127,7 @@ smp_done:
 25:	hlt
 	jmp	25b
 
-putc64:
-	pushq	%rax
-	movw	$0x3fd, %dx
-1:	inb	%dx, %al
-	testb	$0x20, %al
-	jz	1b
-	popq	%rax
-	movw	$0x3f8, %dx
-	outb	%al, %dx
-	ret
-
-puts64:
-	cld
-1:	lodsb
-	testb	%al, %al
-	jz	2f
-	call	putc64
-	jmp	1b
-2:	ret
-
-hex64:
-	pushq	%rax
-	shrb	$4, %al
-	call	nibble64
-	popq	%rax
-nibble64:
-	andb	$15, %al
-	addb	$'0', %al
-	cmpb	$'9', %al
-	jbe	1f
-	addb	$7, %al
-1:	jmp	putc64
-
-fail64:
-	movl	%eax, %ebx
-	movq	$STACK, %rsp
-	leaq	msg_fail(%rip), %rsi
-	call	puts64
-	movl	%ebx, %eax
-	call	hex64
-	movb	$'\n', %al
-	call	putc64
-	movl	%ebx, %eax
-	outb	%al, $0xf4
-1:	hlt
-	jmp	1b
+	SERIAL_FUNCS 64, %rax
 
 msg_start:	.asciz	"smm_test: start\n"
 msg_port:	.asciz	"smm_test: SMIs from test port 0xb4\n"

@@ -10,13 +10,13 @@ log=$(mktemp) || exit 1
 trap 'rm -f "$log"' EXIT
 fails=0 runs=0
 
-run() {    # expected-status backend cpus bios [output-pattern]
-	want=$1 backend=$2 cpus=$3 bios=$4 pattern=${5:-}
+run() {    # expected-status backend cpus bios [output-pattern [harness-flag]]
+	want=$1 backend=$2 cpus=$3 bios=$4 pattern=${5:-} flag=${6:--S}
 	# The user backend must have caught RSM both ways: breakpoint and stepping.
 	if [ "$backend" = user ] && [ -z "$pattern" ]; then
 		pattern="backend=user .* hwbp=[1-9][0-9]* steps=[1-9]"
 	fi
-	"$harness" -d "$kvmdev" -b "$backend" -s "$cpus" -S "$bios" >"$log" 2>&1
+	"$harness" -d "$kvmdev" -b "$backend" -s "$cpus" "$flag" "$bios" >"$log" 2>&1
 	got=$?
 	if grep -q "lacks" "$log" && [ "$got" = 2 ]; then
 		echo "skip: $backend backend unavailable: $(grep lacks "$log" | head -1)"
@@ -28,7 +28,7 @@ run() {    # expected-status backend cpus bios [output-pattern]
 		sed 's/^/    /' "$log"
 		fails=$((fails + 1))
 	else
-		echo "ok: $backend -smp $cpus $(basename "$bios") (status $got)"
+		echo "ok: $backend -smp $cpus $(basename "$bios") $flag (status $got)"
 		grep "stats" "$log" | sed 's/^/    /'
 	fi
 }
@@ -44,5 +44,9 @@ for backend in user kvm; do
 		run 2 "$backend" 1 "$rsmfail" "triple fault"
 	fi
 done
+# -trace smm: one line per SMI entry and RSM, naming the relocation.
+run 1 user 1 "$guest" "RSM (user): smbase=0x30000 relocated to 0x7ef8000 rev=0x00020064" -t
+run 1 user 1 "$guest" "SMI entry (user): smbase=0x30000 rev=0x00020064 entry_rip=0x8000" -t
+run 1 kvm 1 "$guest" "RSM (kvm): smbase=0x30000 relocated to 0x7ef8000" -t
 [ "$runs" -gt 0 ] || { echo "SKIP: no SMM backend on this host"; exit 77; }
 [ "$fails" = 0 ]
