@@ -986,6 +986,22 @@ lm_save_bad:
 	FAIL64	FAIL_LATCH
 7:	PUTS64	msg_ok
 
+#ifdef SMM_TEST_BENCH
+	/*
+	 * SMM_TEST_BENCH more SMIs from long mode with TSEG closed, for
+	 * round-trip timing (before the isolation test, which fails by design
+	 * with TSEG always mapped: smm_harness -M).
+	 */
+	PUTS64	msg_bench
+	cmpl	$0, MB_MCH
+	je	27f
+	call	close_tseg               /* time the OVMF case: TSEG closed */
+27:	movl	$SMM_TEST_BENCH, %r12d
+26:	movb	$0x5a, %al
+	SMI	bench
+	decl	%r12d
+	jnz	26b
+#endif
 	/*
 	 * From here on the BSP's handler has no RSM signature, so kvmrun's
 	 * userspace SMM has to find its RSM by single-stepping.
@@ -1001,15 +1017,7 @@ lm_save_bad:
 	PUTS64	msg_no_mch
 	jmp	tseg_done
 8:	PUTS64	msg_tseg
-	movw	$0xcf8, %dx
-	movl	$0x8000009c, %eax
-	outl	%eax, %dx
-	movw	$0xcfe, %dx              /* ESMRAMC: T_EN, 1 MiB */
-	movb	$0x01, %al
-	outb	%al, %dx
-	movw	$0xcfd, %dx              /* SMRAM: G_SMRAME | C_BASE_SEG */
-	movb	$0x0a, %al
-	outb	%al, %dx
+	call	close_tseg
 	cmpl	$0xffffffff, TSEG_BASE + 0x8000
 	je	9f
 	FAIL64	FAIL_TSEG_RD
@@ -1129,6 +1137,19 @@ smp_done:
 
 	SERIAL_FUNCS 64, %rax
 
+/* Close TSEG through the q35 MCH: ESMRAMC = T_EN (1 MiB), SMRAM = G_SMRAME. */
+close_tseg:
+	movw	$0xcf8, %dx
+	movl	$0x8000009c, %eax
+	outl	%eax, %dx
+	movw	$0xcfe, %dx
+	movb	$0x01, %al
+	outb	%al, %dx
+	movw	$0xcfd, %dx
+	movb	$0x0a, %al
+	outb	%al, %dx
+	ret
+
 msg_start:	.asciz	"smm_test: start\n"
 msg_port:	.asciz	"smm_test: SMIs from test port 0xb4\n"
 msg_apm:	.asciz	"smm_test: SMIs from ICH9 APM 0xb2\n"
@@ -1143,6 +1164,7 @@ msg_one_cpu:	.asciz	"smm_test: one CPU\n"
 msg_no_bcast:	.asciz	"smm_test: no broadcast with APM SMIs\n"
 msg_corrupt:	.asciz	"smm_test: corrupt save area, RSM must triple fault\n"
 msg_ok:		.asciz	"smm_test:   ok\n"
+msg_bench:	.asciz	"smm_test: SMI round trips\n"
 msg_pass:	.asciz	"smm_test: PASS\n"
 msg_fail:	.asciz	"smm_test: FAIL 0x"
 

@@ -227,7 +227,7 @@ static bool piece_visible(const struct smm *smm, const struct smm_piece *p, int 
 		return !tseg_hidden(smm) || user_smm ||
 		       (smm->impl == SMM_IMPL_USER && smm->cfg.user_tseg_always_mapped);
 	case SMM_PIECE_ASEG:
-		return !aseg_hidden(smm) || user_smm;
+		return !aseg_hidden(smm) || (user_smm && smm->aseg_in_smm);
 	default:
 		return true;
 	}
@@ -346,20 +346,59 @@ static int views_apply(struct smm *smm)
 	return ret;
 }
 
-void smm_views_update(struct smm *smm)
+void smm_views_update(struct smm *smm, uint32_t smbase)
 {
+	/* A handler running from the A-segment needs it mapped: code cannot
+	 * be fetched through MMIO. */
+	if (smbase && ranges_overlap(MM_VGA, SMM_ASEG_SIZE, (uint64_t)smbase + MM_SMM_HANDLER_OFF,
+				     0x8000))
+		smm->aseg_in_smm = true;
+	if (smm->nr_in_smm == 0)
+		smm->aseg_in_smm = false;
 	views_apply(smm);
+}
+
+/*
+ * An access to hidden SMRAM from SMM: that only happens with the user
+ * backend, for the A-segment, which is mapped lazily. Map it for the rest
+ * of this SMM session and serve this access from RAM. NULL otherwise.
+ */
+static uint8_t *bh_smm_access(struct smm_blackhole *bh, const struct io_ctx *ctx, uint64_t off,
+			      unsigned size)
+{
+	struct smm *smm = bh->smm;
+
+	if (!ctx->smm || smm->impl != SMM_IMPL_USER || smm->nr_in_smm == 0)
+		return NULL;
+	if (bh->aseg && !smm->aseg_in_smm) {
+		smm->aseg_in_smm = true;
+		views_apply(smm);
+	}
+	return vm_gpa_ptr(smm->vm, bh->gpa + off, size);
 }
 
 /* Closed SMRAM seen from outside SMM: reads all-ones, writes dropped. */
 static uint64_t bh_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	const uint8_t *p = bh_smm_access(dev, ctx, off, size);
+	uint64_t v = 0;
+	unsigned i;
+
+	if (!p)
+		return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
 }
 
 static void bh_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		     unsigned size)
 {
+	uint8_t *p = bh_smm_access(dev, ctx, off, size);
+	unsigned i;
+
+	for (i = 0; p && i < size; i++)
+		p[i] = (uint8_t)(val >> (8 * i));
 }
 
 static const struct dev_ops blackhole_ops = {
@@ -370,7 +409,7 @@ static const struct dev_ops blackhole_ops = {
 
 static void set_blackhole(struct smm *smm, int idx, uint64_t gpa, uint64_t size, bool on)
 {
-	struct smm_range *bh = &smm->bh[idx];
+	struct smm_blackhole *bh = &smm->bh[idx];
 	struct bus *mmio = &smm->vm->mmio;
 
 	if (!on || !size)
@@ -379,12 +418,16 @@ static void set_blackhole(struct smm *smm, int idx, uint64_t gpa, uint64_t size,
 		return;
 	if (bh->size)
 		bus_unregister(mmio, bh->gpa, bh);
-	*bh = (struct smm_range){ 0 };
+	bh->smm = smm;
+	bh->aseg = idx == 1;
+	bh->gpa = bh->size = 0;
 	if (!size)
 		return;
 	/* Another device may own the range (VGA at the A-segment): it wins. */
-	if (bus_register(mmio, gpa, size, &blackhole_ops, bh) == 0)
-		*bh = (struct smm_range){ .gpa = gpa, .size = size };
+	if (bus_register(mmio, gpa, size, &blackhole_ops, bh) == 0) {
+		bh->gpa = gpa;
+		bh->size = size;
+	}
 }
 
 static bool slot_is_mine(const struct smm *smm, int idx)
@@ -545,8 +588,7 @@ static void raise_one(struct smm *smm, struct smm_vcpu *sv)
 	smm_stat_add(&smm->stats.raised, 1);
 	if (sv->in_smm)
 		smm_stat_add(&smm->stats.latched, 1);
-	if (!atomic_exchange(&sv->pending, true))
-		__atomic_store_n(&sv->t_raise, smm_now_ns(), __ATOMIC_RELAXED);
+	atomic_store(&sv->pending, true);
 	/* The vCPU looks at its pending flag before every KVM_RUN. */
 	if (sv->v && vcpu_current() != sv->v)
 		vcpu_kick(sv->v);
@@ -614,6 +656,7 @@ void smm_reset(struct smm *smm)
 		atomic_store(&sv->pending, false);
 	}
 	smm->nr_in_smm = 0;
+	smm->aseg_in_smm = false;
 	pthread_mutex_lock(&smm->cache_lock);
 	memset(smm->rsm_cache, 0, sizeof(smm->rsm_cache));
 	pthread_mutex_unlock(&smm->cache_lock);

@@ -118,7 +118,6 @@ struct smm_vcpu {
 	int cpu;
 	atomic_bool pending;      /* an SMI waits for this vCPU */
 	bool in_smm;              /* user: emulated SMM; kvm: last KVM_RUN_X86_SMM */
-	uint64_t t_raise;         /* when the pending SMI was raised (ns) */
 	/* kernel backend */
 	uint64_t t_smi;           /* KVM_SMI issued, RSM not yet seen (0: none) */
 	/* user backend */
@@ -155,6 +154,13 @@ struct smm_mirror {
 
 struct smm_impl_ops;
 
+/* The MMIO stand-in for SMRAM hidden from non-SMM accesses. */
+struct smm_blackhole {
+	struct smm *smm;
+	bool aseg;
+	uint64_t gpa, size;       /* registered range; size 0 = none */
+};
+
 struct smm {
 	struct vm *vm;
 	struct smm_cfg cfg;
@@ -172,7 +178,13 @@ struct smm {
 	struct smm_piece pieces[SMM_MAX_PIECES];
 	int nr_pieces;
 	int nr_in_smm;            /* user backend: vCPUs in emulated SMM */
-	struct smm_range bh[2];   /* blackholes registered (TSEG, A-seg); size 0 = none */
+	/*
+	 * User backend: the A-segment is mapped during SMM only when needed
+	 * (a handler there, or a first SMM access through its blackhole), so
+	 * OVMF's SMIs, which never touch it, pay for one memslot, not two.
+	 */
+	bool aseg_in_smm;
+	struct smm_blackhole bh[2];       /* TSEG, A-segment */
 	struct smm_mirror mirror[VM_MAX_SLOTS];
 	int nr_mirror;
 	bool test_port;
@@ -248,8 +260,9 @@ struct smm_impl_ops {
 };
 
 int smm_hook_vcpu_init(void *opaque, struct vcpu *v);
-/* Recompute and apply the memslots after nr_in_smm changed. Lock held. */
-void smm_views_update(struct smm *smm);
+/* Recompute and apply the memslots after nr_in_smm changed. Lock held.
+ * @smbase: SMM is being entered there (its SMRAM must be mapped), or 0. */
+void smm_views_update(struct smm *smm, uint32_t smbase);
 /* Does [gpa, gpa+len) touch SMRAM that is hidden from non-SMM accesses? */
 bool smm_gpa_hidden(const struct smm *smm, uint64_t gpa, uint64_t len);
 /* Tell the irqchip (INIT latching) and the bus (secure accesses). */

@@ -416,7 +416,7 @@ static int enter_smm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v)
 	atomic_store(&sv->pending, false);
 	pthread_mutex_lock(&smm->vm->bql);
 	smm->nr_in_smm++;
-	smm_views_update(smm);
+	smm_views_update(smm, sv->smbase);
 	pthread_mutex_unlock(&smm->vm->bql);
 
 	smm_user_entry_state(&regs, &sregs, sv->smbase, smm->caps.lm);
@@ -535,7 +535,7 @@ static int do_rsm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v, struct k
 	pthread_mutex_lock(&smm->vm->bql);
 	smm->nr_in_smm--;
 	smm_set_vcpu_smm(sv, false);         /* releases a latched INIT */
-	smm_views_update(smm);
+	smm_views_update(smm, 0);
 	pthread_mutex_unlock(&smm->vm->bql);
 
 	rt = smm_now_ns() - sv->t_entry;

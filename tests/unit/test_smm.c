@@ -1151,6 +1151,51 @@ START_TEST(test_user_smp_broadcast)
 }
 END_TEST
 
+START_TEST(test_user_aseg_lazy)
+{
+	struct smm_smram_cfg c = { .tseg_base = TSEG, .tseg_size = MiB, .tseg_closed = true,
+				   .low_smram = true };
+	struct io_ctx in = { .cpu = 0, .smm = true }, out = { .cpu = 0, .smm = false };
+	uint8_t buf[4];
+
+	rig_up(SMM_BACKEND_USER, 1, false, 1);
+	smm_set_smram(R.smm, &c);
+	put_handler(MM_SMBASE_DEFAULT, true);
+	R.ram[0xa0000] = 0x11;
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	/* In SMM: TSEG mapped at once, the A-segment only when used. */
+	ck_assert_int_ge(slot_at(0, TSEG), 0);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &out, 0xa0000, buf, 1), 0);
+	ck_assert_uint_eq(buf[0], 0xff);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &in, 0xa0000, buf, 1), 0);
+	ck_assert_uint_eq(buf[0], 0x11);
+	ck_assert_int_ge(slot_at(0, 0xa0000), 0);
+	st_le32(buf, 0xcafef00d);
+	ck_assert_int_eq(bus_write(&R.vm->mmio, &in, 0xa0004, buf, 4), 0);
+	ck_assert_uint_eq(ld_le32(R.ram + 0xa0004), 0xcafef00d);
+	/* A non-SMM access through the blackhole still changes nothing. */
+	ck_assert_int_eq(bus_write(&R.vm->mmio, &out, 0xa0004, buf, 1), 0);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &out, 0xa0004, buf, 4), 0);
+	ck_assert_uint_eq(ld_le32(buf), 0xffffffff);
+	do_round_trip(0, true);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(slot_at(0, TSEG), -1);
+	/* A handler in the A-segment (SMBASE 0xA0000) needs it mapped on entry. */
+	R.smm->vcpus[0].smbase = 0xa0000;
+	put_handler(0xa0000, true);
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert_int_ge(slot_at(0, 0xa8000), 0);
+	do_round_trip(0, true);
+	ck_assert_int_eq(slot_at(0, 0xa8000), -1);
+	rig_down();
+}
+END_TEST
+
 START_TEST(test_user_reset)
 {
 	struct fvcpu *fv;
@@ -1363,6 +1408,7 @@ int main(void)
 	tcase_add_test(tu, test_user_invalid_image);
 	tcase_add_test(tu, test_user_singlestep_fallback);
 	tcase_add_test(tu, test_user_smp_broadcast);
+	tcase_add_test(tu, test_user_aseg_lazy);
 	tcase_add_test(tu, test_user_reset);
 	tcase_add_test(tu, test_user_kernel_irqchip_states);
 	tcase_add_test(tu, test_user_32bit_layout);

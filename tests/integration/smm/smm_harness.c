@@ -7,7 +7,10 @@
  * (INIT/SIPI for the APs) and a minimal q35 MCH (00:00.0, 8086:29C0)
  * whose SMRAM/ESMRAMC registers drive smm_set_smram().
  *
- *   smm_harness [-b kvm|user|auto] [-s CPUS] [-t] [-S] [-d /dev/kvm] BIOS
+ *   smm_harness [-b kvm|user|auto] [-s CPUS] [-t] [-S] [-M] [-d /dev/kvm] BIOS
+ *
+ * -t traces SMM, -S prints the SMM counters, -M keeps a closed TSEG mapped
+ * outside SMM with the user backend (cfg.user_tseg_always_mapped).
  *
  * Exit status as kvmrun: (v << 1) | 1 for a debug-exit write of v,
  * 2 for a triple fault or a VM error (message on stderr), 77 without KVM.
@@ -172,7 +175,7 @@ static int load_bios(const char *path, uint8_t *dst)
 }
 
 static int setup(struct harness *h, struct kvm *kvm, enum smm_backend_sel sel, int ncpu,
-		 const char *bios_path)
+		 bool tseg_mapped, const char *bios_path)
 {
 	struct vm *vm;
 	uint8_t *ram, *bios;
@@ -216,6 +219,7 @@ static int setup(struct harness *h, struct kvm *kvm, enum smm_backend_sel sel, i
 	cfg.lowram_size = RAM_SIZE;
 	cfg.lowram_hva = ram;
 	cfg.kernel_irqchip = true;
+	cfg.user_tseg_always_mapped = tseg_mapped;
 	if ((r = smm_create(vm, &cfg, &h->smm)) < 0)
 		return r;
 	if ((r = smm_register_test_port(h->smm)) < 0)
@@ -233,7 +237,7 @@ static int setup(struct harness *h, struct kvm *kvm, enum smm_backend_sel sel, i
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: smm_harness [-b kvm|user|auto] [-s CPUS] [-t] [-S] "
+	fprintf(stderr, "usage: smm_harness [-b kvm|user|auto] [-s CPUS] [-t] [-S] [-M] "
 			"[-d DEV] [-T SECONDS] BIOS\n");
 	exit(64);
 }
@@ -246,11 +250,11 @@ int main(int argc, char **argv)
 	struct kvm kvm;
 	struct smm_stats st;
 	struct timespec until;
-	bool stats = false;
+	bool stats = false, tseg_mapped = false;
 	int ncpu = 1, timeout = 120, c, i, r, status;
 
 	memset(&h, 0, sizeof(h));
-	while ((c = getopt(argc, argv, "b:s:tSd:T:v")) != -1) {
+	while ((c = getopt(argc, argv, "b:s:tSMd:T:v")) != -1) {
 		switch (c) {
 		case 'b':
 			if (!strcmp(optarg, "kvm"))
@@ -273,6 +277,9 @@ int main(int argc, char **argv)
 		case 'S':
 			stats = true;
 			break;
+		case 'M':
+			tseg_mapped = true;
+			break;
 		case 'd':
 			dev = optarg;
 			break;
@@ -293,7 +300,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smm_harness: %s\n", err_get());
 		return r == -ENOENT ? 77 : 2;
 	}
-	if (vcpu_signals_init() < 0 || setup(&h, &kvm, sel, ncpu, argv[optind]) < 0) {
+	if (vcpu_signals_init() < 0 || setup(&h, &kvm, sel, ncpu, tseg_mapped, argv[optind]) < 0) {
 		fprintf(stderr, "smm_harness: %s\n", err_get());
 		return 2;
 	}
