@@ -47,4 +47,19 @@ static inline void chardev_set_frontend(struct chardev *c, const struct chardev_
 		c->fe = *fe;
 }
 
+struct event_loop;
+
+/*
+ * Back-ends. @spec: "stdio", "mon:stdio", "file:PATH", "pty", "null".
+ * Input (stdio, pty) is read on the event loop. @label names the front-end
+ * in messages ("serial0"). On failure returns -errno with err_get() set.
+ */
+int chardev_open(const char *spec, const char *label, struct event_loop *loop,
+		 struct chardev **out);
+void chardev_close(struct chardev *c);
+/* Called when the user types the quit escape (Ctrl-A x) on stdio. */
+void chardev_set_quit_handler(void (*fn)(void *opaque), void *opaque);
+/* Restore the terminal (also done at exit). */
+void chardev_restore_tty(void);
+
 #endif

@@ -16,6 +16,7 @@
 #define CFG_MAX_DEVICES 32
 #define CFG_MAX_GLOBALS 32
 #define CFG_MAX_OBJECTS 8
+#define CFG_MAX_CHARDEVS 8
 #define CFG_MAX_PROPS 16
 
 enum machine_type { MACHINE_PC = 0, MACHINE_Q35 };
@@ -68,6 +69,7 @@ struct global_cfg {
 struct config {
 	enum cli_action action;
 	const char *argv0;
+	bool default_guest;                /* no arguments: boot the built-in demo */
 
 	/* machine */
 	enum machine_type machine;
@@ -104,6 +106,11 @@ struct config {
 	int nglobals;
 	struct optlist objects[CFG_MAX_OBJECTS];
 	int nobjects;
+	struct optlist chardevs[CFG_MAX_CHARDEVS];   /* -chardev BACKEND,id=ID,... */
+	int nchardevs;
+	char *boot_order;                  /* -boot order=... (informational) */
+	bool boot_menu;
+	bool rtc_localtime;
 
 	int verbose;                       /* -v count */
 	char *trace;                       /* -trace spec */
@@ -122,7 +129,8 @@ void cli_free(struct config *cfg);
 /* Parse "key=val,key2=val2" (with "name" or "name,..." first if
  * @first_is_name) into @ol. Handles ",," as a literal comma. */
 int cli_parse_optlist(const char *s, bool first_is_name, struct optlist *ol) __must_check;
-const char *optlist_get(struct optlist *ol, const char *key);
+const char *optlist_get(struct optlist *ol, const char *key);   /* marks it used */
+bool optlist_has(const struct optlist *ol, const char *key);
 /* First key that no consumer looked at, or NULL. */
 const char *optlist_unused(const struct optlist *ol);
 

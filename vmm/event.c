@@ -436,6 +436,11 @@ static void wake(struct event_loop *l)
 	(void)r;
 }
 
+void event_loop_wake(struct event_loop *l)
+{
+	wake(l);
+}
+
 int event_call(struct event_loop *l, void (*fn)(void *), void *arg)
 {
 	struct ev_call *c = malloc(sizeof(*c));

@@ -53,6 +53,8 @@ struct clock *event_clock(struct event_loop *l);
 int event_loop_run(struct event_loop *l);
 /* Thread-safe; may be called from a signal-free context on any thread. */
 void event_loop_stop(struct event_loop *l);
+/* Make a blocked event_loop_poll_once() return. Thread-safe. */
+void event_loop_wake(struct event_loop *l);
 /* Run the loop on its own thread (for tests and benchmarks). */
 int event_loop_start_thread(struct event_loop *l) __must_check;
 void event_loop_join_thread(struct event_loop *l);

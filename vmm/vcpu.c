@@ -77,6 +77,7 @@ void vcpu_destroy(struct vcpu *v)
 
 	if (!v)
 		return;
+	free(v->reset_state);
 	kvm = v->vm->kvm;
 	if (v->thread_started) {
 		atomic_store(&v->stop, true);
@@ -321,6 +322,9 @@ void vcpu_dump(struct vcpu *v, FILE *f)
 		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
 	fprintf(f, "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx EFER=%08llx APIC=%llx\n",
 		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.apic_base);
+	if (s.cs.selector == 0xf000 && r.rip == 0xfff0 && s.cs.base == 0xffff0000ULL)
+		fprintf(f, "(this is the reset state: on AMD hosts KVM reinitialises the vCPU "
+			   "after a shutdown, so the faulting state is lost)\n");
 	lin = s.cs.base + r.rip;
 	if (!(s.cr0 & 1))
 		lin &= 0xffffffffULL;
@@ -380,4 +384,140 @@ int vcpu_setup_cpuid(struct vcpu *v, int nr_cpus, bool userspace_lapic)
 	if (r < 0)
 		return err_set(r, "KVM_SET_CPUID2 on vCPU %d: %s", v->id, strerror(-r));
 	return 0;
+}
+
+/* ---- power-on snapshot ---- */
+
+/* MSRs whose power-on values matter after a reset (those KVM lists). */
+static const uint32_t reset_msrs[] = {
+	0x174, 0x175, 0x176,                    /* SYSENTER_CS/ESP/EIP */
+	0x277,                                  /* PAT */
+	0x2ff, 0x250, 0x258, 0x259,             /* MTRR def type, fixed */
+	0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207, /* variable MTRRs */
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+	0x1a0,                                  /* MISC_ENABLE */
+	0x3a,                                   /* FEATURE_CONTROL */
+	0x9e,                                   /* SMBASE (host-writable only) */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+	0xc0000102, 0xc0000103,                 /* KERNEL_GS_BASE, TSC_AUX */
+	0x11, 0x12,                             /* old kvmclock */
+	0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d05,
+};
+
+#define SNAP_MAX_MSRS (sizeof(reset_msrs) / sizeof(reset_msrs[0]))
+
+struct vcpu_snapshot {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs dregs;
+	struct kvm_mp_state mp;
+	struct kvm_lapic_state lapic;
+	bool has_xcrs, has_events, has_dregs, has_lapic;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[SNAP_MAX_MSRS];
+	} msrs;
+};
+
+static bool msr_listed(const struct kvm_msr_list *l, uint32_t idx)
+{
+	uint32_t i;
+
+	for (i = 0; i < l->nmsrs; i++)
+		if (l->indices[i] == idx)
+			return true;
+	return false;
+}
+
+int vcpu_snapshot_save(struct vcpu *v)
+{
+	struct kvm_msr_list *list;
+	struct vcpu_snapshot *s;
+	struct kvm *kvm = v->vm->kvm;
+	size_t i;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	list = calloc(1, sizeof(*list) + 1024 * sizeof(uint32_t));
+	if (!s || !list) {
+		free(s);
+		free(list);
+		return -ENOMEM;
+	}
+	list->nmsrs = 1024;
+	r = kvm_ioctl(kvm, kvm->fd, KVM_GET_MSR_INDEX_LIST, list);
+	if (r < 0)
+		list->nmsrs = 0;
+	if ((r = vcpu_ioctl(v, KVM_GET_REGS, &s->regs)) < 0 ||
+	    (r = vcpu_ioctl(v, KVM_GET_SREGS, &s->sregs)) < 0 ||
+	    (r = vcpu_ioctl(v, KVM_GET_FPU, &s->fpu)) < 0 ||
+	    (r = vcpu_ioctl(v, KVM_GET_MP_STATE, &s->mp)) < 0)
+		goto fail;
+	s->has_xcrs = kvm->caps.xcrs && vcpu_ioctl(v, KVM_GET_XCRS, &s->xcrs) == 0;
+	s->has_events = kvm->caps.vcpu_events && vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &s->events) == 0;
+	s->has_dregs = kvm->caps.debugregs && vcpu_ioctl(v, KVM_GET_DEBUGREGS, &s->dregs) == 0;
+	s->has_lapic = vcpu_ioctl(v, KVM_GET_LAPIC, &s->lapic) == 0;
+	for (i = 0; i < SNAP_MAX_MSRS; i++) {
+		if (!msr_listed(list, reset_msrs[i]))
+			continue;
+		s->msrs.e[s->msrs.hdr.nmsrs].index = reset_msrs[i];
+		s->msrs.hdr.nmsrs++;
+	}
+	if (s->msrs.hdr.nmsrs) {
+		r = vcpu_ioctl(v, KVM_GET_MSRS, &s->msrs);
+		if (r < 0)
+			goto fail;
+		s->msrs.hdr.nmsrs = (uint32_t)r;   /* only those actually read */
+	}
+	free(list);
+	free(v->reset_state);
+	v->reset_state = s;
+	return 0;
+fail:
+	free(list);
+	free(s);
+	return err_set(r, "vCPU %d: cannot read its power-on state: %s", v->id, strerror(-r));
+}
+
+int vcpu_snapshot_restore(struct vcpu *v)
+{
+	struct vcpu_snapshot *s = v->reset_state;
+	struct kvm_vcpu_events ev;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	if ((r = vcpu_ioctl(v, KVM_SET_SREGS, &s->sregs)) < 0 ||
+	    (r = vcpu_ioctl(v, KVM_SET_REGS, &s->regs)) < 0 ||
+	    (r = vcpu_ioctl(v, KVM_SET_FPU, &s->fpu)) < 0)
+		goto fail;
+	if (s->has_xcrs && (r = vcpu_ioctl(v, KVM_SET_XCRS, &s->xcrs)) < 0)
+		goto fail;
+	if (s->msrs.hdr.nmsrs) {
+		r = vcpu_ioctl(v, KVM_SET_MSRS, &s->msrs);
+		if (r >= 0 && (uint32_t)r != s->msrs.hdr.nmsrs)
+			r = -EINVAL;
+		if (r < 0)
+			goto fail;
+	}
+	if (s->has_lapic && (r = vcpu_ioctl(v, KVM_SET_LAPIC, &s->lapic)) < 0)
+		goto fail;
+	if (s->has_dregs && (r = vcpu_ioctl(v, KVM_SET_DEBUGREGS, &s->dregs)) < 0)
+		goto fail;
+	if (s->has_events) {
+		/* Leave SMM state alone here: the SMM module resets it deliberately. */
+		ev = s->events;
+		ev.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_SMM;
+		if ((r = vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev)) < 0)
+			goto fail;
+	}
+	if ((r = vcpu_ioctl(v, KVM_SET_MP_STATE, &s->mp)) < 0)
+		goto fail;
+	return 0;
+fail:
+	return err_set(r, "vCPU %d: cannot restore its power-on state: %s", v->id, strerror(-r));
 }

@@ -40,6 +40,9 @@ struct vcpu {
 	void *smm;                   /* SMM backend per-vCPU state */
 	void *tdx;                   /* TDX per-vCPU state */
 
+	/* Power-on state captured by vcpu_snapshot_save(), for system reset. */
+	struct vcpu_snapshot *reset_state;
+
 	/* Why the last exit was an error (for the dump). */
 	char exit_msg[160];
 	uint64_t exit_count[VCPU_EXIT_STATS];
@@ -74,6 +77,15 @@ static inline int vcpu_ioctl(struct vcpu *v, unsigned long req, void *arg)
 {
 	return kvm_ioctl(v->vm->kvm, v->fd, req, arg);
 }
+
+/*
+ * KVM has no "reset vCPU" ioctl: capture the power-on state once after
+ * creation (registers, FPU, XCRs, events, debug registers, MP state, the
+ * in-kernel LAPIC if any, and the architectural/paravirt MSRs) and write it
+ * back on system reset. The thread must not be running.
+ */
+int vcpu_snapshot_save(struct vcpu *v) __must_check;
+int vcpu_snapshot_restore(struct vcpu *v) __must_check;
 
 /* Per-thread: the vCPU running on this thread, or NULL. */
 struct vcpu *vcpu_current(void);

@@ -151,6 +151,39 @@ int vm_unmap(struct vm *vm, int idx)
 	return r;
 }
 
+int vm_map_all(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags,
+	       struct vm_mapping *m)
+{
+	int r;
+
+	m->idx[0] = m->idx[1] = -1;
+	r = vm_map(vm, 0, gpa, size, hva, flags);
+	if (r < 0)
+		return r;
+	m->idx[0] = r;
+	if (vm->mirror_as1) {
+		r = vm_map(vm, 1, gpa, size, hva, flags);
+		if (r < 0) {
+			vm_unmap(vm, m->idx[0]);
+			m->idx[0] = -1;
+			return r;
+		}
+		m->idx[1] = r;
+	}
+	return 0;
+}
+
+void vm_unmap_all(struct vm *vm, struct vm_mapping *m)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (m->idx[i] >= 0)
+			vm_unmap(vm, m->idx[i]);
+		m->idx[i] = -1;
+	}
+}
+
 void vm_unmap_range(struct vm *vm, int as, uint64_t gpa, uint64_t size)
 {
 	int i;

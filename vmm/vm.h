@@ -122,6 +122,13 @@ struct vm {
 	void (*on_stop)(void *opaque);   /* wakes the main loop */
 	void *on_stop_opaque;
 
+	/*
+	 * Set by the in-kernel SMM backend before memory is mapped: every
+	 * vm_map_all() region then also appears in address space 1 (the SMRAM
+	 * view), which must be a complete map of its own.
+	 */
+	bool mirror_as1;
+
 	struct guest_mem dma;            /* for devices: vm_dma_ptr() */
 	void *machine;                   /* back pointer for hooks */
 };
@@ -146,6 +153,15 @@ int vm_map(struct vm *vm, int as, uint64_t gpa, uint64_t size, void *hva, uint32
 int vm_unmap(struct vm *vm, int idx);
 /* Unmap every slot of address space @as overlapping [gpa, gpa+size). */
 void vm_unmap_range(struct vm *vm, int as, uint64_t gpa, uint64_t size);
+
+/* A region mapped in every address space in use (see mirror_as1). */
+struct vm_mapping {
+	int idx[2];
+};
+
+int vm_map_all(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags,
+	       struct vm_mapping *m);
+void vm_unmap_all(struct vm *vm, struct vm_mapping *m);
 
 /*
  * Host pointer for [gpa, gpa+len) if it lies inside one RAM block (by its

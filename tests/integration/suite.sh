@@ -1,0 +1,45 @@
+#!/bin/bash
+# Runs every tests/integration/cases/*.sh (busybox sh compatible) from the
+# payload directory with bash. A case exits 0 (pass), 77 (skip: it says why) or
+# anything else (fail). Prints a summary line "N passed, N failed, N skipped".
+cd "$(dirname "$0")"
+export PAYLOAD=$(pwd)
+export PATH="$PAYLOAD/bin:$PATH"
+export KVMRUN="$PAYLOAD/bin/kvmrun"
+export FW="$PAYLOAD/firmware"
+export LINUX_KERNEL="$PAYLOAD/linux/vmlinuz"
+export LINUX_INITRD="$PAYLOAD/linux/initrd.gz"
+export OVMF_DIR="$PAYLOAD/ovmf"
+export TMP=${TMPDIR:-/tmp}
+
+pass=0; fail=0; skip=0; failed=""
+start_all=$(date +%s)
+for c in cases/*.sh; do
+	name=$(basename "$c" .sh)
+	if [ $# -gt 0 ]; then
+		sel=0
+		for p in "$@"; do case "$name" in *"$p"*) sel=1 ;; esac; done
+		[ $sel = 1 ] || continue
+	fi
+	echo "=== $name"
+	t0=$(date +%s)
+	log="$TMP/itest-$name.log"
+	bash "$c" >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	if [ $rc = 0 ]; then
+		pass=$((pass + 1))
+		echo "PASS $name ($((t1 - t0))s)"
+	elif [ $rc = 77 ]; then
+		skip=$((skip + 1))
+		echo "SKIP $name: $(grep -m1 '^SKIP' "$log" | cut -c6-)"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL $name (status $rc, $((t1 - t0))s) -- last lines of its log:"
+		tail -n 40 "$log" | sed 's/^/    | /'
+	fi
+done
+echo "integration: $(( $(date +%s) - start_all ))s; failed:${failed:- none}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ]
