@@ -463,7 +463,7 @@ int smm_sync_memslots(struct smm *smm)
 		vm_unmap(vm, m->dst);
 		*m = smm->mirror[--smm->nr_mirror];
 	}
-	/* Copy the new ones. */
+	/* Copy the new ones, unless vm_map_all() already put a twin in AS1. */
 	for (i = 0; i < VM_MAX_SLOTS; i++) {
 		const struct vm_slot *s = &vm->slots[i];
 		bool have = false;
@@ -472,6 +472,12 @@ int smm_sync_memslots(struct smm *smm)
 			continue;
 		for (j = 0; j < smm->nr_mirror; j++)
 			have |= smm->mirror[j].src == i;
+		for (j = 0; j < VM_MAX_SLOTS && !have; j++) {
+			const struct vm_slot *t = &vm->slots[j];
+
+			have = t->used && (t->slot >> 16) == 1 && t->gpa == s->gpa &&
+			       t->size == s->size && t->hva == s->hva && t->flags == s->flags;
+		}
 		if (have)
 			continue;
 		r = vm_map(vm, 1, s->gpa, s->size, s->hva, s->flags);
@@ -523,15 +529,16 @@ static int take_over_lowram(struct smm *smm)
 	for (i = 0; i < VM_MAX_SLOTS; i++) {
 		const struct vm_slot *s = &vm->slots[i];
 
-		if (!s->used || (s->slot >> 16) != 0 || !ranges_overlap(s->gpa, s->size, base,
-									  end - base))
+		if (!s->used || !ranges_overlap(s->gpa, s->size, base, end - base))
 			continue;
 		if (s->gpa >= base && s->gpa + s->size <= end &&
 		    (uintptr_t)s->hva - (uintptr_t)smm->cfg.lowram_hva == s->gpa - base) {
-			vm_unmap(vm, i);
+			vm_unmap(vm, i);     /* in either address space */
 			continue;
 		}
-		smm->holes[smm->nr_holes++] = (struct smm_range){ .gpa = s->gpa, .size = s->size };
+		if ((s->slot >> 16) == 0)
+			smm->holes[smm->nr_holes++] = (struct smm_range){ .gpa = s->gpa,
+									  .size = s->size };
 	}
 	for (i = 0; i < smm->cfg.nr_holes && i < SMM_MAX_HOLES; i++)
 		if (smm->cfg.holes[i].size)
@@ -631,6 +638,13 @@ bool smm_vcpu_in_smm(const struct smm *smm, int cpu)
 	if (!smm || cpu < 0 || cpu >= smm->nr_cpus)
 		return false;
 	return smm->vcpus[cpu].in_smm;
+}
+
+bool smm_smi_pending(const struct smm *smm, int cpu)
+{
+	if (!smm || cpu < 0 || cpu >= smm->nr_cpus)
+		return false;
+	return atomic_load(&smm->vcpus[cpu].pending);
 }
 
 void smm_get_stats(struct smm *smm, struct smm_stats *out)
@@ -740,6 +754,9 @@ int smm_create(struct vm *vm, const struct smm_cfg *cfg, struct smm **out)
 		goto fail;
 	}
 	smm->ops = smm->impl == SMM_IMPL_KVM ? &smm_kvm_ops : &smm_user_ops;
+	/* From now on vm_map_all() also maps into the SMRAM view (AS1). */
+	if (smm->impl == SMM_IMPL_KVM)
+		vm->mirror_as1 = true;
 	smm_caps_from_cpuid(&smm->caps, vm->kvm->supported_cpuid);
 	smm->layout = smm_layout_for(&smm->caps);
 	smm->nr_cpus = cfg->nr_cpus;

@@ -234,11 +234,22 @@ void smm_ipi_smi(void *opaque, int cpu);
 
 /* The MCH changed the SMRAM configuration. Machine lock held. */
 void smm_set_smram(struct smm *smm, const struct smm_smram_cfg *c);
-/* Address-space-0 slots outside the low-RAM block changed: refresh the
- * address-space-1 copies (kernel backend; a no-op otherwise). Lock held. */
+/*
+ * Kernel backend: smm_create() sets vm->mirror_as1, so regions mapped
+ * with vm_map_all() appear in address space 1 by themselves. Slots mapped
+ * with plain vm_map() in address space 0 (before smm_create() or since)
+ * get their AS1 copies here: call it after changing such slots. A no-op
+ * for the user backend. Lock held.
+ */
 int smm_sync_memslots(struct smm *smm);
 
 bool smm_vcpu_in_smm(const struct smm *smm, int cpu);
+/*
+ * An SMI waits for @cpu. For a userspace irqchip modelling HLT: like an
+ * NMI, a pending SMI ends the halt (but not wait-for-SIPI), so that the
+ * vCPU reaches the SMM pre_run hook. Thread-safe.
+ */
+bool smm_smi_pending(const struct smm *smm, int cpu);
 const char *smm_backend_name(const struct smm *smm);
 void smm_get_stats(struct smm *smm, struct smm_stats *out);
 

@@ -792,6 +792,10 @@ START_TEST(test_test_port_and_raise)
 	ck_assert(!smm_vcpu_in_smm(R.smm, 7));
 	ck_assert(!smm_vcpu_in_smm(R.smm, -1));
 	ck_assert(!smm_vcpu_in_smm(NULL, 0));
+	ck_assert(smm_smi_pending(R.smm, 1));
+	ck_assert(!smm_smi_pending(R.smm, 2));
+	ck_assert(!smm_smi_pending(R.smm, -1));
+	ck_assert(!smm_smi_pending(NULL, 0));
 	/* The APM form outside any vCPU thread broadcasts. */
 	atomic_store(&R.smm->vcpus[0].pending, false);
 	atomic_store(&R.smm->vcpus[1].pending, false);

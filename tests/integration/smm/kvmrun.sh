@@ -13,6 +13,7 @@ fails=0
 
 run() {    # expected-status backend cpus bios [output-pattern]
 	want=$1 backend=$2 cpus=$3 bios=$4 pattern=${5:-}
+	timeout -s KILL "${SMM_RUN_TIMEOUT:-300}" \
 	"$kvmrun" -machine q35,smm=on,kernel-irqchip=off -smm-backend "$backend" -m 128M \
 		-smp "$cpus" -bios "$bios" -device smm-test-port \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x4 -serial stdio -display none \

@@ -16,7 +16,8 @@ run() {    # expected-status backend cpus bios [output-pattern [harness-flag]]
 	if [ "$backend" = user ] && [ -z "$pattern" ]; then
 		pattern="backend=user .* hwbp=[1-9][0-9]* steps=[1-9]"
 	fi
-	"$harness" -d "$kvmdev" -b "$backend" -s "$cpus" "$flag" "$bios" >"$log" 2>&1
+	"$harness" -d "$kvmdev" -b "$backend" -s "$cpus" -T "${SMM_RUN_TIMEOUT:-300}" "$flag" \
+		"$bios" >"$log" 2>&1
 	got=$?
 	if grep -q "lacks" "$log" && [ "$got" = 2 ]; then
 		echo "skip: $backend backend unavailable: $(grep lacks "$log" | head -1)"
