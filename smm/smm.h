@@ -91,7 +91,7 @@ struct smm_stats {
 	uint64_t latched;         /* ... that found the target already in SMM */
 	uint64_t entries;         /* SMM entries (kvm: KVM_SMI issued) */
 	uint64_t rsms;            /* returns from SMM seen */
-	uint64_t deferred;        /* user: entries postponed for an in-flight event */
+	uint64_t deferred;        /* user: entries postponed for an in-flight NMI */
 	uint64_t hwbp_hits;       /* user: RSMs caught by the hardware breakpoint */
 	uint64_t steps;           /* user: single-step exits spent looking for RSM */
 	uint64_t entry_ns;        /* user: time spent emulating SMI entry */
@@ -124,7 +124,14 @@ struct smm_vcpu {
 	uint32_t smbase;
 	bool inside_nmi;          /* NMIs were already blocked at entry */
 	bool need_complete;       /* last exit was IO/MMIO: complete before entry */
-	bool defer_step;          /* single-stepping until an injected event is done */
+	/*
+	 * An interrupt or exception KVM was about to deliver when the SMI
+	 * was taken: held back at entry and handed to KVM again by RSM, so
+	 * the guest receives it right after SMM (as on hardware, where the
+	 * SMI wins at that instruction boundary).
+	 */
+	bool held;
+	struct kvm_vcpu_events held_ev;
 	enum smm_catch catch_mode;
 	uint64_t bp[SMM_MAX_BP];
 	int nr_bp;

@@ -311,6 +311,7 @@ static int f_vcpu_ioctl(struct fvcpu *fv, unsigned long req, void *arg)
 		fv->ev.exception = e->exception;
 		fv->ev.interrupt.injected = e->interrupt.injected;
 		fv->ev.interrupt.nr = e->interrupt.nr;
+		fv->ev.interrupt.soft = e->interrupt.soft;
 		fv->ev.nmi.injected = e->nmi.injected;
 		fv->ev.nmi.masked = e->nmi.masked;
 		if (e->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
@@ -989,7 +990,7 @@ START_TEST(test_user_io_completion)
 }
 END_TEST
 
-START_TEST(test_user_defer_event)
+START_TEST(test_user_held_event)
 {
 	struct fvcpu *fv;
 	struct smm_stats st;
@@ -997,30 +998,53 @@ START_TEST(test_user_defer_event)
 	rig_up(SMM_BACKEND_USER, 1, false, 1);
 	fv = &F.vcpu[0];
 	put_handler(MM_SMBASE_DEFAULT, true);
-	/* An interrupt is being injected: entering now would lose it. */
+	/* The irqchip has just queued vector 0x30: SMM is entered first ... */
 	fv->ev.interrupt.injected = 1;
 	fv->ev.interrupt.nr = 0x30;
+	fv->sregs.interrupt_bitmap[0] = 1ULL << 0x30;
 	smm_raise(R.smm, 0);
-	push_exit(0, (struct fexit_item){ .kind = FX_DEBUG_AT, .pc = 0x402000 });
-	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
-	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
-	ck_assert(atomic_load(&R.smm->vcpus[0].pending));
-	ck_assert_uint_eq(fv->gdbg.control, 0);       /* the single step came back and was undone */
-	ck_assert_uint_eq(fv->regs.rip, 0x401000);
-	smm_get_stats(R.smm, &st);
-	ck_assert_uint_eq(st.deferred, 1);
-	/* The guest took it; now SMM entry goes ahead. */
-	fv->ev.interrupt.injected = 0;
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(smm_vcpu_in_smm(R.smm, 0));
-	/* An NMI or exception in flight defers too. */
+	ck_assert_uint_eq(fv->ev.interrupt.injected, 0);    /* not into the handler */
+	ck_assert_uint_eq(fv->sregs.interrupt_bitmap[0], 0);
+	ck_assert_uint_eq(fv->gdbg.control & KVM_GUESTDBG_SINGLESTEP, 0);
+	/* ... and RSM hands the interrupt back to KVM. */
 	do_round_trip(0, true);
+	ck_assert_uint_eq(fv->ev.interrupt.injected, 1);
+	ck_assert_uint_eq(fv->ev.interrupt.nr, 0x30);
+	/* An exception with its error code, likewise. */
+	fv->ev.interrupt.injected = 0;
+	fv->ev.exception.injected = 1;
+	fv->ev.exception.nr = 14;
+	fv->ev.exception.has_error_code = 1;
+	fv->ev.exception.error_code = 0x6;
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert_uint_eq(fv->ev.exception.injected, 0);
+	do_round_trip(0, true);
+	ck_assert_uint_eq(fv->ev.exception.injected, 1);
+	ck_assert_uint_eq(fv->ev.exception.nr, 14);
+	ck_assert_uint_eq(fv->ev.exception.error_code, 0x6);
+	fv->ev.exception.injected = 0;
+	/* An NMI being delivered postpones the entry; no single-stepping. */
 	fv->ev.nmi.injected = 1;
 	smm_raise(R.smm, 0);
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
-	ck_assert_uint_eq(fv->gdbg.control & KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_SINGLESTEP);
+	ck_assert(atomic_load(&R.smm->vcpus[0].pending));
+	ck_assert_uint_eq(fv->gdbg.control, 0);
+	ck_assert_uint_eq(R.v[0]->run->request_interrupt_window, 1);
+	/* So does a software interrupt (its instruction length is not ours). */
 	fv->ev.nmi.injected = 0;
+	fv->ev.interrupt.injected = 1;
+	fv->ev.interrupt.soft = 1;
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
+	smm_get_stats(R.smm, &st);
+	ck_assert_uint_eq(st.deferred, 2);
+	/* Once delivered, the SMI goes in. */
+	fv->ev.interrupt.injected = 0;
+	fv->ev.interrupt.soft = 0;
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(smm_vcpu_in_smm(R.smm, 0));
 	rig_down();
@@ -1407,7 +1431,7 @@ int main(void)
 	tcase_add_test(tu, test_user_entry_state);
 	tcase_add_test(tu, test_user_round_trip);
 	tcase_add_test(tu, test_user_io_completion);
-	tcase_add_test(tu, test_user_defer_event);
+	tcase_add_test(tu, test_user_held_event);
 	tcase_add_test(tu, test_user_relocation_and_latch);
 	tcase_add_test(tu, test_user_invalid_image);
 	tcase_add_test(tu, test_user_singlestep_fallback);
