@@ -176,7 +176,7 @@ const char *optlist_unused(const struct optlist *ol)
 	return NULL;
 }
 
-static void optlist_free(struct optlist *ol)
+void optlist_free(struct optlist *ol)
 {
 	int i;
 
@@ -377,6 +377,7 @@ static int opt_machine(struct config *cfg, const struct opt *o, const char *arg)
 			r = bad(o, "kernel-irqchip must be on, off or split, not '%s'", v);
 			goto out;
 		}
+		cfg->irqchip_set = true;
 	}
 	if ((v = optlist_get(&ol, "smm"))) {
 		if (!strcmp(v, "auto")) {
@@ -445,6 +446,7 @@ static int opt_accel(struct config *cfg, const struct opt *o, const char *arg)
 			cfg->irqchip = b ? IRQCHIP_KERNEL : IRQCHIP_USER;
 		else
 			r = bad(o, "kernel-irqchip must be on, off or split, not '%s'", v);
+		cfg->irqchip_set = true;
 	}
 	if (!r && optlist_unused(&ol))
 		r = bad(o, "unsupported accelerator property '%s'", optlist_unused(&ol));
@@ -1072,6 +1074,15 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		size_t k;
 		int r;
 
+		if (!strcmp(a, "tdx-measure") || !strcmp(a, "-tdx-measure")) {
+			if (i + 1 >= argc)
+				return err_set(-EINVAL, "tdx-measure: usage: kvmrun tdx-measure TDVF.fd");
+			cfg->action = CLI_TDX_MEASURE;
+			if (set_str(&cfg->tdx_measure_file, argv[i + 1]))
+				return -ENOMEM;
+			i += 2;
+			continue;
+		}
 		if (a[0] != '-' || !a[1])
 			return err_set(-EINVAL, "%s: unexpected argument (options start with '-')", a);
 		name = a + 1;

@@ -36,6 +36,7 @@ struct flash_unit {
 	uint64_t base, size;
 	struct vm_mapping map;
 	bool mapped;
+	bool want_mapped;          /* asked for during pflash_create() */
 	const char *file;
 };
 
@@ -98,8 +99,9 @@ static void flash_map_array(void *opaque, bool on)
 	struct flash_unit *u = opaque;
 	int r;
 
-	if (on == u->mapped)
-		return;
+	u->want_mapped = on;
+	if (!u->dev || on == u->mapped)
+		return;   /* still inside pflash_create(): applied once it returns */
 	if (on) {
 		r = vm_map_all(u->m->vm, u->base, u->size, pflash_host_ptr(u->dev),
 			       KVM_MEM_READONLY, &u->map);
@@ -165,6 +167,8 @@ static int open_flash(struct machine *m, struct firmware *fw, struct drive_cfg *
 	r = pflash_create(&u->dev, &pc);
 	if (r < 0)
 		return err_prefix(r, "-drive %s", d->spec);
+	if (u->want_mapped)
+		flash_map_array(u, true);
 	r = bus_register(&m->vm->mmio, u->base, u->size, &pflash_ops, u->dev);
 	if (r < 0)
 		return err_set(r, "-drive %s: flash at 0x%llx overlaps another device", d->spec,

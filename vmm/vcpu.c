@@ -216,6 +216,12 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		act = vcpu_handle_exit(v, v->run);
+		/*
+		 * A device stopped the machine (debug-exit, power-off, reset): this
+		 * vCPU must not run another instruction, as with QEMU's exit().
+		 */
+		if (act == VCPU_CONTINUE && vm_stopping(v->vm))
+			break;
 		switch (act) {
 		case VCPU_CONTINUE:
 			break;

@@ -282,6 +282,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int exit_code, cons
 	pthread_mutex_lock(&vm->stop_lock);
 	if (vm->stop_reason == VM_RUNNING) {
 		vm->stop_reason = why;
+		atomic_store_explicit(&vm->stop_pending, 1, memory_order_release);
 		vm->exit_code = exit_code;
 		vm->stop_msg[0] = 0;
 		if (fmt) {
@@ -311,6 +312,7 @@ void vm_clear_stop(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->stop_lock);
 	vm->stop_reason = VM_RUNNING;
+	atomic_store(&vm->stop_pending, 0);
 	vm->exit_code = 0;
 	vm->stop_msg[0] = 0;
 	pthread_mutex_unlock(&vm->stop_lock);

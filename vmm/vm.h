@@ -10,6 +10,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -117,6 +118,7 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	enum vm_stop_reason stop_reason;
+	atomic_int stop_pending;         /* lock-free copy of stop_reason != RUNNING */
 	int exit_code;
 	char stop_msg[160];
 	void (*on_stop)(void *opaque);   /* wakes the main loop */
@@ -182,6 +184,11 @@ int vm_add_hooks(struct vm *vm, const struct vcpu_hooks *ops, void *opaque) __mu
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int exit_code, const char *fmt,
 		     ...) __printf(4, 5);
 enum vm_stop_reason vm_stop_reason(struct vm *vm);
+/* Cheap check for the vCPU hot path. */
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->stop_pending, memory_order_acquire) != 0;
+}
 /* Clear the stop request (after a reset has been handled). */
 void vm_clear_stop(struct vm *vm);
 

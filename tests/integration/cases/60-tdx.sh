@@ -3,7 +3,7 @@
 # tdx-measure work; bad tdx-guest properties are refused. The TD lifecycle
 # itself is proven by the unit tests against the KVM TDX ABI model.
 . ./lib.sh
-[ -x "$PAYLOAD/tdx/run.sh" ] || skip "tests/integration/tdx/run.sh is not in the payload"
+[ -f "$PAYLOAD/tdx/run.sh" ] || skip "tests/integration/tdx/run.sh is not in the payload"
 export KVMRUN_BIN=$KVMRUN
 export TDX_OVMF_DIR="$OVMF_DIR"
 bash "$PAYLOAD/tdx/run.sh" --kvmrun "$KVMRUN"
