@@ -814,12 +814,42 @@ fail:
 	return r;
 }
 
+/*
+ * One line for bench/ and -v users; the format is documented in
+ * smm/README.md (key=value pairs, times in nanoseconds, means rounded down).
+ */
+static void print_stats(struct smm *smm)
+{
+	struct smm_stats st;
+	char line[320];
+	uint64_t n;
+
+	if (log_verbosity < 1 && !trace_on(TRACE_SMM))
+		return;
+	smm_get_stats(smm, &st);
+	n = st.rsms ? st.rsms : 1;
+	snprintf(line, sizeof(line), "smm: stats backend=%s smis=%llu rsms=%llu latched=%llu "
+		 "deferred=%llu hwbp=%llu steps=%llu rt_mean_ns=%llu rt_max_ns=%llu "
+		 "entry_mean_ns=%llu rsm_mean_ns=%llu", smm->ops->name,
+		 (unsigned long long)st.entries, (unsigned long long)st.rsms,
+		 (unsigned long long)st.latched, (unsigned long long)st.deferred,
+		 (unsigned long long)st.hwbp_hits, (unsigned long long)st.steps,
+		 (unsigned long long)(st.roundtrip_ns / n), (unsigned long long)st.roundtrip_max_ns,
+		 (unsigned long long)(st.entry_ns / n), (unsigned long long)(st.exit_ns / n));
+	/* Once: on stderr with -v, else on the trace stream with -trace smm. */
+	if (log_verbosity >= 1)
+		log_info("%s", line);
+	else
+		trace_printf("%s", line);
+}
+
 void smm_destroy(struct smm *smm)
 {
 	int i;
 
 	if (!smm)
 		return;
+	print_stats(smm);
 	set_blackhole(smm, 0, 0, 0, false);
 	set_blackhole(smm, 1, 0, 0, false);
 	if (smm->test_port)
