@@ -74,6 +74,12 @@ struct smm_cfg {
 	bool user_tseg_always_mapped;
 	/* INIT latching: the irqchip's irqchip_set_smm(). May be NULL. */
 	void (*set_smm)(void *opaque, int cpu, bool in_smm);
+	/*
+	 * True while a userspace irqchip holds @cpu in wait-for-SIPI: an SMI
+	 * then stays pending (entering SMM would run the handler from, and
+	 * return into, the INIT state). Called on @cpu's thread. May be NULL.
+	 */
+	bool (*smi_blocked)(void *opaque, int cpu);
 	void *opaque;
 };
 

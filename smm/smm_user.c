@@ -630,9 +630,13 @@ static int user_pre_run(void *opaque, struct vcpu *v)
 {
 	struct smm_vcpu *sv = v->smm;
 
+	struct smm *smm = opaque;
+
 	if (!sv || sv->in_smm || !atomic_load_explicit(&sv->pending, memory_order_relaxed))
 		return 0;
-	return enter_smm(opaque, sv, v);
+	if (smm->cfg.smi_blocked && smm->cfg.smi_blocked(smm->cfg.opaque, v->id))
+		return 0;        /* delivered once the SIPI has started the AP */
+	return enter_smm(smm, sv, v);
 }
 
 static void user_post_run(void *opaque, struct vcpu *v)

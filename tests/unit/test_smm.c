@@ -424,6 +424,8 @@ struct rig {
 	struct smm *smm;
 	int smm_cb[4];                   /* last set_smm() value per cpu, -1 none */
 	int smm_cb_calls;
+	bool sipi_wait[4];               /* what smi_blocked() answers per cpu */
+	int blocked_calls;
 };
 
 static struct rig R;
@@ -435,6 +437,14 @@ static void set_smm_cb(void *opaque, int cpu, bool in)
 	if (cpu >= 0 && cpu < 4)
 		r->smm_cb[cpu] = in;
 	r->smm_cb_calls++;
+}
+
+static bool smi_blocked_cb(void *opaque, int cpu)
+{
+	struct rig *r = opaque;
+
+	r->blocked_calls++;
+	return cpu >= 0 && cpu < 4 && r->sipi_wait[cpu];
 }
 
 /* A plausible 64-bit guest: paging on, distinct GPRs. */
@@ -495,6 +505,7 @@ static void rig_up(enum smm_backend_sel sel, int ncpu, bool cap_smm, int nr_as)
 	cfg.lowram_size = LOWRAM;
 	cfg.lowram_hva = R.ram;
 	cfg.set_smm = set_smm_cb;
+	cfg.smi_blocked = smi_blocked_cb;
 	cfg.opaque = &R;
 	/* The alias replaces low RAM there: drop that part of the machine's slot first. */
 	vm_unmap_range(R.vm, 0, 0, LOWRAM);
@@ -1179,6 +1190,48 @@ START_TEST(test_user_smp_broadcast)
 }
 END_TEST
 
+/* An AP the userspace irqchip holds in wait-for-SIPI keeps its SMI pending. */
+START_TEST(test_smi_blocked_in_wait_for_sipi)
+{
+	struct smm_backend_case { enum smm_backend_sel sel; bool cap; int nr_as; } c[2] = {
+		{ SMM_BACKEND_USER, false, 1 }, { SMM_BACKEND_KVM, true, 2 },
+	};
+	int i, k;
+
+	for (i = 0; i < 2; i++) {
+		rig_up(c[i].sel, 2, c[i].cap, c[i].nr_as);
+		close_tseg(true);
+		put_handler(MM_SMBASE_DEFAULT, true);
+		R.sipi_wait[1] = true;
+		smm_raise(R.smm, -1);
+		/* Several trips round the loop (kicks): never delivered to cpu1. */
+		for (k = 0; k < 3; k++)
+			ck_assert_int_eq(step(R.v[1]), VCPU_CONTINUE);
+		ck_assert(R.blocked_calls >= 3);
+		ck_assert(smm_smi_pending(R.smm, 1));
+		ck_assert(!smm_vcpu_in_smm(R.smm, 1));
+		ck_assert_int_eq(F.vcpu[1].smi_ioctls, 0);
+		ck_assert_int_eq(R.smm_cb[1], -1);
+		/* cpu0 is not held: it takes its SMI at once. */
+		ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+		ck_assert(!smm_smi_pending(R.smm, 0));
+		if (c[i].sel == SMM_BACKEND_USER)
+			ck_assert(smm_vcpu_in_smm(R.smm, 0));
+		else
+			ck_assert_int_eq(F.vcpu[0].smi_ioctls, 1);
+		/* The SIPI came: the SMI goes in on the next entry. */
+		R.sipi_wait[1] = false;
+		ck_assert_int_eq(step(R.v[1]), VCPU_CONTINUE);
+		ck_assert(!smm_smi_pending(R.smm, 1));
+		if (c[i].sel == SMM_BACKEND_USER)
+			ck_assert(smm_vcpu_in_smm(R.smm, 1));
+		else
+			ck_assert_int_eq(F.vcpu[1].smi_ioctls, 1);
+		rig_down();
+	}
+}
+END_TEST
+
 START_TEST(test_user_aseg_lazy)
 {
 	struct smm_smram_cfg c = { .tseg_base = TSEG, .tseg_size = MiB, .tseg_closed = true,
@@ -1436,6 +1489,7 @@ int main(void)
 	tcase_add_test(tu, test_user_invalid_image);
 	tcase_add_test(tu, test_user_singlestep_fallback);
 	tcase_add_test(tu, test_user_smp_broadcast);
+	tcase_add_test(tu, test_smi_blocked_in_wait_for_sipi);
 	tcase_add_test(tu, test_user_aseg_lazy);
 	tcase_add_test(tu, test_user_reset);
 	tcase_add_test(tu, test_user_kernel_irqchip_states);
