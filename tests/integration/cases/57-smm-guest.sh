@@ -15,11 +15,17 @@ fails=0
 kvm_skip=""
 
 # smm_guest BACKEND CPUS BIOS LOG: run one guest, return kvmrun's status.
+# The trace goes to its own file, appended afterwards: on the shared
+# stdout/stderr it would split serial lines.
 smm_guest() {
+	rm -f "$4.trace"
 	timeout -s KILL "${SMM_RUN_TIMEOUT:-300}" "$KVMRUN" -machine q35,smm=on,kernel-irqchip=off \
 		-smm-backend "$1" -m 128M -smp "$2" -bios "$3" -device smm-test-port \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x4 -serial stdio -display none \
-		-no-reboot -trace smm -v </dev/null >"$4" 2>&1
+		-no-reboot -trace "smm,file=$4.trace" -v </dev/null >"$4" 2>&1
+	_st=$?
+	[ -f "$4.trace" ] && cat "$4.trace" >>"$4"
+	return $_st
 }
 
 # check LOG WHAT REGEX...: every REGEX must occur in LOG.
