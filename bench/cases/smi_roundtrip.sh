@@ -1,0 +1,129 @@
+# smi_roundtrip: SMI -> RSM round trip of kvmrun's two SMM backends, kvm
+# (KVM's own SMM) and user (SMM emulated in kvmrun), in the same run.
+#
+# Guest: firmware/smm_bench.bin (the SMM engineer's smm_test guest plus
+# 1000 SMIs from long mode through -device smm-test-port, TSEG closed),
+# -machine q35,smm=on,kernel-irqchip=off (the user backend needs the
+# userspace LAPIC; the kvm backend gets the same machine). Three views:
+#  - guest-visible: the 1000 SMIs sit between the serial lines "smm_test:
+#    SMI round trips" and the next "smm_test:" line: their distance / 1000
+#    (each SMI: the port write's exit, the SMI, the handler, RSM);
+#  - kvmrun's SMM counters, if it prints them at exit with -v (a line
+#    "smm: stats ... rsms=N ... roundtrip_avg_ns=N"): all SMIs of the run;
+#  - -trace smm: the median of the per-SMI "rt=" values of the RSM lines
+#    (tracing slows both backends down; runs of their own).
+# Without smm_bench.bin (not built yet) the fallback guest is stock OVMF
+# (its variable services are SMIs), -trace view only; its kvm-backend rt
+# also counts the wait for the next exit after RSM, so it reads high.
+
+SMI_BENCH_COUNT=1000     # SMM_TEST_BENCH in firmware/smm_bench.S
+
+smi_cmd() {    # BACKEND BIN [ARGS...]: the command in CMD
+	local be=$1 bin=$2
+	shift 2
+	CMD=("$KVMRUN" -machine q35,smm=on,kernel-irqchip=off -smm-backend "$be" -m 128M
+	     -bios "$bin" -device smm-test-port -device isa-debug-exit,iobase=0xf4,iosize=0x4
+	     -serial stdio -display none -no-reboot "$@")
+}
+
+# rt_median LOG BACKEND: median of the trace's per-SMI round trips, in us.
+rt_median() {
+	local vals
+	vals=$(sed -n "s/.*RSM ($2):.* rt=\([0-9]*\)ns.*/\1/p" "$1")
+	[ -n "$vals" ] || return 0
+	summary $vals | awk '{ printf "%.6g %d\n", $1 / 1000, $4 }'
+}
+
+bench_smi_roundtrip() {
+	local bin=$FW/smm_bench.bin rep be r d stats n_smi
+	local -A guest=() counters=() trace=()
+	if [ ! -f "$bin" ]; then
+		smi_roundtrip_ovmf
+		return 0
+	fi
+	smi_cmd BACKEND "$bin"
+	echo "  guest: smm_bench ($SMI_BENCH_COUNT SMIs from long mode, TSEG closed), 1 vCPU"
+	echo "  kvmrun: ${CMD[*]} [-v | -trace smm]"
+	for rep in $(seq "$REPS"); do
+		for be in kvm user; do
+			smi_cmd "$be" "$bin" -v
+			bx "$WORK/smi.log" -t "$(run_timeout 120)" -e '^smm_test: SMI round trips' \
+				-a '^smm_test: ' -e '^smm_test: PASS' -- "${CMD[@]}"
+			r=$?
+			if [ $r != 1 ] || [ "$(bx_get e2)" = -1.000000 ] || [ "$(bx_get e1)" = -1.000000 ]; then
+				fail smi_roundtrip "$be" "rep $rep: status $r (want 1 and PASS)" "$WORK/smi.log"
+				continue
+			fi
+			d=$(calc "($(bx_get e1) - $(bx_get e0)) / $SMI_BENCH_COUNT * 1e6")
+			guest[$be]+="$d "
+			stats=$(grep -m1 'smm: stats ' "$WORK/smi.log" | tr ' ' '\n')
+			if [ -n "$stats" ]; then
+				counters[$be]+="$(calc "$(printf '%s\n' "$stats" |
+					sed -n 's/^roundtrip_avg_ns=//p') / 1000") "
+				n_smi=$(printf '%s\n' "$stats" | sed -n 's/^rsms=//p')
+			fi
+			vlog "rep $rep $be: ${d} us per SMI (guest-visible)"
+
+			smi_cmd "$be" "$bin" -trace smm
+			bx "$WORK/smit.log" -t "$(run_timeout 120)" -e '^smm_test: PASS' -- "${CMD[@]}"
+			r=$?
+			d=$(rt_median "$WORK/smit.log" "$be")
+			if [ $r != 1 ] || [ -z "$d" ]; then
+				fail smi_roundtrip "$be" "rep $rep, -trace smm: status $r, no RSM lines" \
+					"$WORK/smit.log"
+				continue
+			fi
+			trace[$be]+="${d%% *} "
+			vlog "rep $rep $be: trace median ${d%% *} us over ${d##* } SMIs"
+		done
+	done
+	for be in kvm user; do
+		report smi_roundtrip "per SMI, guest-visible" "$be" us 1 ${guest[$be]:-}
+		eval "g_$be=\$MEDIAN"
+	done
+	if [ -n "${counters[kvm]:-}${counters[user]:-}" ]; then
+		for be in kvm user; do
+			report smi_roundtrip "per SMI, kvmrun counters" "$be" us 1 ${counters[$be]:-}
+			eval "c_$be=\$MEDIAN"
+		done
+		echo "  (counters: mean over all ${n_smi:-?} SMIs of a run)"
+	else
+		echo "  (kvmrun printed no 'smm: stats' line with -v: counters view not available)"
+	fi
+	for be in kvm user; do
+		report smi_roundtrip "per SMI, -trace median" "$be" us 1 ${trace[$be]:-}
+		eval "t_$be=\$MEDIAN"
+	done
+	ratio smi_roundtrip user kvm "$g_user" "$g_kvm" lower "<=" 3
+	[ -n "${counters[kvm]:-}${counters[user]:-}" ] &&
+		ratio smi_roundtrip_counters user kvm "${c_user:-}" "${c_kvm:-}" lower "<=" 3
+	ratio smi_roundtrip_trace user kvm "$t_user" "$t_kvm" lower "<=" 3
+}
+
+# Fallback: OVMF to the shell under -trace smm, per-SMI rt medians.
+smi_roundtrip_ovmf() {
+	local rep be d
+	local -A trace=()
+	echo "  note: firmware/smm_bench.bin was not built (it comes with the SMM engineer's guests);"
+	echo "        falling back to stock OVMF under -trace smm (rt of the kvm backend reads high)"
+	[ -f "$OVMF_DIR/OVMF_CODE_4M.secboot.fd" ] ||
+		{ echo "SKIP smi_roundtrip: no smm_bench.bin and no OVMF in the payload"; return 0; }
+	for rep in $(seq "$REPS"); do
+		for be in kvm user; do
+			ovmf_run "kvmrun-$be" "$WORK/smio.log" -trace smm
+			d=$(rt_median "$WORK/smio.log" "$be")
+			if [ -z "$d" ]; then
+				fail smi_roundtrip "$be" "rep $rep (OVMF): no RSM lines" "$WORK/smio.log"
+				continue
+			fi
+			[ "$(bx_get e1)" = -1.000000 ] &&
+				echo "  note: $be rep $rep: OVMF did not reach the shell; ${d##* } SMIs counted"
+			trace[$be]+="${d%% *} "
+		done
+	done
+	for be in kvm user; do
+		report smi_roundtrip "per SMI, OVMF -trace median" "$be" us 1 ${trace[$be]:-}
+		eval "t_$be=\$MEDIAN"
+	done
+	ratio smi_roundtrip_ovmf_trace user kvm "$t_user" "$t_kvm" lower "<=" 3
+}
