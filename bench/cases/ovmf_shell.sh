@@ -46,7 +46,7 @@ ovmf_cmd() {
 ovmf_run() {
 	local who=$1 log=$2 t
 	shift 2
-	t=$(run_timeout "${BENCH_OVMF_TIMEOUT:-240}")
+	t=$(run_timeout "${BENCH_OVMF_TIMEOUT:-400}")
 	cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$WORK/vars.fd"
 	printf '%s\n' 'expect Press .* or any other key' 'send \e' 'expect Shell> ' \
 		'send reset -s\r' >"$WORK/ovmf.chat"

@@ -7,11 +7,16 @@
 # userspace LAPIC; the kvm backend gets the same machine). Three views:
 #  - guest-visible: the 1000 SMIs sit between the serial lines "smm_test:
 #    SMI round trips" and the next "smm_test:" line: their distance / 1000
-#    (each SMI: the port write's exit, the SMI, the handler, RSM);
+#    (each iteration: the exit of the write to port 0xb4, the SMI, the
+#    handler, RSM, and the exit of the guest's write to APM port 0xb2,
+#    which raises no SMI there: the same for both backends);
 #  - kvmrun's SMM counters, if it prints them at exit with -v (a line
 #    "smm: stats ... rsms=N ... roundtrip_avg_ns=N"): all SMIs of the run;
 #  - -trace smm: the median of the per-SMI "rt=" values of the RSM lines
-#    (tracing slows both backends down; runs of their own).
+#    (tracing slows both backends down; runs of their own), and for the
+#    user backend the medians of its "entry=" and "rsm=" parts. kvm's rt
+#    runs from KVM_SMI to the first exit after RSM, user's from the start
+#    of the entry emulation to the end of the RSM emulation.
 # Without smm_bench.bin (not built yet) the fallback guest is stock OVMF
 # (its variable services are SMIs), -trace view only; its kvm-backend rt
 # also counts the wait for the next exit after RSM, so it reads high.
@@ -26,17 +31,19 @@ smi_cmd() {    # BACKEND BIN [ARGS...]: the command in CMD
 	     -serial stdio -display none -no-reboot "$@")
 }
 
-# rt_median LOG BACKEND: median of the trace's per-SMI round trips, in us.
+# rt_median LOG BACKEND [FIELD]: "MEDIAN COUNT" of a per-SMI time of the
+# trace's RSM lines, in us: FIELD rt (default: round trip), or, for the
+# user backend, entry (SMI entry emulation) and rsm (RSM emulation).
 rt_median() {
 	local vals
-	vals=$(sed -n "s/.*RSM ($2):.* rt=\([0-9]*\)ns.*/\1/p" "$1")
+	vals=$(sed -n "s/.*RSM ($2):.* ${3:-rt}=\([0-9]*\)ns.*/\1/p" "$1")
 	[ -n "$vals" ] || return 0
 	summary $vals | awk '{ printf "%.6g %d\n", $1 / 1000, $4 }'
 }
 
 bench_smi_roundtrip() {
 	local bin=$FW/smm_bench.bin rep be r d stats n_smi
-	local -A guest=() counters=() trace=()
+	local -A guest=() counters=() trace=() part=()
 	if [ ! -f "$bin" ]; then
 		smi_roundtrip_ovmf
 		return 0
@@ -75,6 +82,12 @@ bench_smi_roundtrip() {
 			fi
 			trace[$be]+="${d%% *} "
 			vlog "rep $rep $be: trace median ${d%% *} us over ${d##* } SMIs"
+			if [ "$be" = user ]; then
+				d=$(rt_median "$WORK/smit.log" user entry)
+				[ -n "$d" ] && part[entry]+="${d%% *} "
+				d=$(rt_median "$WORK/smit.log" user rsm)
+				[ -n "$d" ] && part[rsm]+="${d%% *} "
+			fi
 		done
 	done
 	for be in kvm user; do
@@ -94,6 +107,8 @@ bench_smi_roundtrip() {
 		report smi_roundtrip "per SMI, -trace median" "$be" us 1 ${trace[$be]:-}
 		eval "t_$be=\$MEDIAN"
 	done
+	report smi_roundtrip "user: SMI entry emulation" user us 1 ${part[entry]:-}
+	report smi_roundtrip "user: RSM emulation" user us 1 ${part[rsm]:-}
 	ratio smi_roundtrip user kvm "$g_user" "$g_kvm" lower "<=" 3
 	[ -n "${counters[kvm]:-}${counters[user]:-}" ] &&
 		ratio smi_roundtrip_counters user kvm "${c_user:-}" "${c_kvm:-}" lower "<=" 3
