@@ -141,7 +141,10 @@ static double proc_cpu(pid_t pid)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -1;
-	/* After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
+	/*
+	 * After ')': state (field 3), ppid, pgrp, session, tty, tpgid, flags,
+	 * minflt, cminflt, majflt, cmajflt, then utime (14) and stime (15).
+	 */
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -438,19 +441,19 @@ int main(int argc, char **argv)
 		rc = 128 + WTERMSIG(status);
 
 	for (i = 0; verbose && i < rss.nr_top; i++)
-		printf("MAP rss_kb=%lu size_kb=%lu name=%s\n", rss.top[i].rss_kb, rss.top[i].size_kb,
-		       rss.top[i].name);
+		printf("MAP rss_kb=%lu size_kb=%lu name=%s\n", rss.top[i].rss_kb,
+		       rss.top[i].size_kb, rss.top[i].name);
 	printf("BENCHEXEC rc=%d wall=%.6f user=%.3f sys=%.3f", rc, wall,
 	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	for (i = 0; i < nr_expect; i++)
 		printf(" e%d=%.6f", i, expects[i].t);
 	if (rss.guest_ram_kb)
-		printf(" rss_samples=%d rss_guest_maps=%d rss_other_max_kb=%lu rss_other_last_kb=%lu"
-		       " rss_other_anon_at_max_kb=%lu rss_guest_max_kb=%lu rss_total_max_kb=%lu"
-		       " rss_t_other_max=%.3f", rss.samples, rss.guest_maps, rss.other_max_kb,
-		       rss.other_last_kb, rss.other_anon_at_max_kb, rss.guest_max_kb,
-		       rss.total_max_kb, rss.t_other_max);
+		printf(" rss_samples=%d rss_guest_maps=%d rss_other_max_kb=%lu"
+		       " rss_other_last_kb=%lu rss_other_anon_at_max_kb=%lu rss_guest_max_kb=%lu"
+		       " rss_total_max_kb=%lu rss_t_other_max=%.3f", rss.samples, rss.guest_maps,
+		       rss.other_max_kb, rss.other_last_kb, rss.other_anon_at_max_kb,
+		       rss.guest_max_kb, rss.total_max_kb, rss.t_other_max);
 	printf("\n");
 	return rc;
 }

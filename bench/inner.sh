@@ -70,7 +70,8 @@ fi
 [ -n "${BENCH_HOST_INFO:-}" ] && printf '%s\n' "$BENCH_HOST_INFO"
 echo "kernel:   $(uname -r) ($(uname -m))"
 echo "cpu:      $(cpu_model), $(grep -c ^processor /proc/cpuinfo) online"
-echo "kvm:      $( [ -c /dev/kvm ] && echo /dev/kvm ) $(ls /sys/module 2>/dev/null | grep -E '^kvm_(amd|intel)$')"
+kmod=$(ls /sys/module 2>/dev/null | grep -E '^kvm_(amd|intel)$' | tr '\n' ' ')
+echo "kvm:      $( [ -c /dev/kvm ] && echo /dev/kvm ) $kmod"
 echo "kvmrun:   $("$KVMRUN" -version 2>&1 | head -n 1)"
 echo "peer:     $("$QEMU" --version 2>&1 | head -n 1)"
 echo "reps:     $REPS per measurement, kvmrun and the peer alternating"

@@ -30,7 +30,8 @@ bx_get() {
 
 # calc EXPR: floating-point arithmetic (awk), printed with %.6g.
 calc() {
-	awk "BEGIN { printf \"%.6g\n\", $* }"
+	# In parentheses: a bare ">" in awk's printf would be a redirection.
+	awk "BEGIN { printf \"%.6g\n\", ($*) }"
 }
 
 # fmt VALUE DIGITS: fixed-point formatting.
@@ -72,6 +73,21 @@ report() {
 		"$(fmt "$max" "$digits")" "$spread" "$n"
 	echo "RESULT $bench $(printf '%s' "$metric" | tr -c 'A-Za-z0-9.+/()-' '_') $who" \
 		"median=$med min=$min max=$max n=$n unit=$unit"
+}
+
+# report_all BENCH METRIC UNIT DIGITS ARRAY SUFFIX WHO...: report() for
+# every WHO, its values being ${ARRAY[WHO SUFFIX]} (an associative array of
+# the caller's holding space-separated values); the medians end up in
+# MED[WHO].
+report_all() {
+	local bench=$1 metric=$2 unit=$3 digits=$4 suffix=$6 who
+	local -n _ra_values=$5
+	shift 6
+	declare -gA MED=()
+	for who in "$@"; do
+		report "$bench" "$metric" "$who" "$unit" "$digits" ${_ra_values[$who$suffix]:-}
+		MED[$who]=$MEDIAN
+	done
 }
 
 # ratio BENCH A B VA VB lower|higher OP GOAL: print the RATIO line for

@@ -57,18 +57,11 @@ bench_boot_linux() {
 		done
 	done
 	for smp in 1 2; do
-		for who in kvmrun qemu; do
-			report boot_linux "smp$smp to userspace" "$who" s 3 ${boot[$who$smp]:-}
-			eval "b_$who=\$MEDIAN"
-		done
-		for who in kvmrun qemu; do
-			report boot_linux "smp$smp before kernel clock" "$who" s 3 ${pre[$who$smp]:-}
-			eval "p_$who=\$MEDIAN"
-		done
-		for who in kvmrun qemu; do
-			report boot_linux "smp$smp to exit" "$who" s 3 ${total[$who$smp]:-}
-		done
-		ratio "boot_linux_smp$smp" kvmrun qemu "$b_kvmrun" "$b_qemu" lower "<=" 0.5
-		ratio "boot_linux_smp${smp}_before_kernel" kvmrun qemu "$p_kvmrun" "$p_qemu" lower - -
+		report_all boot_linux "smp$smp to userspace" s 3 boot "$smp" kvmrun qemu
+		ratio "boot_linux_smp$smp" kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" lower "<=" 0.5
+		report_all boot_linux "smp$smp before kernel clock" s 3 pre "$smp" kvmrun qemu
+		ratio "boot_linux_smp${smp}_before_kernel" kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" \
+			lower - -
+		report_all boot_linux "smp$smp to exit" s 3 total "$smp" kvmrun qemu
 	done
 }

@@ -84,30 +84,25 @@ ovmf_present() {
 host_ovmf_shell() {
 	local who=qemu-tcg
 	ovmf_present || return 0
-	echo "== ovmf_shell: QEMU TCG on the bare host ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "== ovmf_shell: QEMU TCG on the bare host" \
+	     "($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 	ovmf_cmd "$who" VARS && echo "  qemu-tcg: ${CMD[*]}"
 	ovmf_series "$who"
-	report ovmf_shell "to Shell prompt" "$who" s 2 ${OVMF_SHELL[$who]:-} | tee -a "$BENCH_HOST_RESULTS"
-	report ovmf_shell "to ESC prompt" "$who" s 2 ${OVMF_PROMPT[$who]:-}
+	report_all ovmf_shell "to ESC prompt" s 2 OVMF_PROMPT "" "$who"
+	report_all ovmf_shell "to Shell prompt" s 2 OVMF_SHELL "" "$who" | tee -a "$BENCH_HOST_RESULTS"
 	echo
 }
 
 bench_ovmf_shell() {
 	local who tcg
-	local -A med=()
 	ovmf_present || { echo "SKIP ovmf_shell: no OVMF_CODE_4M.secboot.fd/OVMF_VARS_4M.fd"; return 0; }
 	echo "  firmware: OVMF_CODE_4M.secboot.fd + copy of OVMF_VARS_4M.fd; irqchip $(ovmf_irqchip)"
 	for who in kvmrun-kvm kvmrun-user qemu-kvm; do
 		ovmf_cmd "$who" VARS && echo "  $who: ${CMD[*]}"
 	done
 	ovmf_series kvmrun-kvm kvmrun-user qemu-kvm
-	for who in kvmrun-kvm kvmrun-user qemu-kvm; do
-		report ovmf_shell "to Shell prompt" "$who" s 2 ${OVMF_SHELL[$who]:-}
-		med[$who]=$MEDIAN
-	done
-	for who in kvmrun-kvm kvmrun-user qemu-kvm; do
-		report ovmf_shell "to ESC prompt" "$who" s 2 ${OVMF_PROMPT[$who]:-}
-	done
+	report_all ovmf_shell "to ESC prompt" s 2 OVMF_PROMPT "" kvmrun-kvm kvmrun-user qemu-kvm
+	report_all ovmf_shell "to Shell prompt" s 2 OVMF_SHELL "" kvmrun-kvm kvmrun-user qemu-kvm
 	tcg=
 	if [ -f "$BENCH_HOST_RESULTS" ]; then
 		tcg=$(sed -n 's/^RESULT ovmf_shell to_Shell_prompt qemu-tcg median=\([^ ]*\).*/\1/p' \
@@ -117,12 +112,12 @@ bench_ovmf_shell() {
 	else
 		echo "  qemu-tcg: not measured (bench/run --no-tcg, or no QEMU on the host)"
 	fi
-	ratio ovmf_shell kvmrun-kvm qemu-kvm "${med[kvmrun-kvm]}" "${med[qemu-kvm]}" lower "<=" 1.0
-	ratio ovmf_shell kvmrun-user qemu-kvm "${med[kvmrun-user]}" "${med[qemu-kvm]}" lower "<=" 1.0
+	ratio ovmf_shell kvmrun-kvm qemu-kvm "${MED[kvmrun-kvm]}" "${MED[qemu-kvm]}" lower "<=" 1.0
+	ratio ovmf_shell kvmrun-user qemu-kvm "${MED[kvmrun-user]}" "${MED[qemu-kvm]}" lower "<=" 1.0
 	if [ -n "$tcg" ]; then
 		[ "${BENCH_MODE:-direct}" = sandbox ] &&
 			echo "  note: qemu-tcg ran on the bare host, the others nested: not like for like"
-		ratio ovmf_shell_vs_tcg kvmrun-kvm qemu-tcg "${med[kvmrun-kvm]}" "$tcg" lower "<=" 1.0
-		ratio ovmf_shell_vs_tcg kvmrun-user qemu-tcg "${med[kvmrun-user]}" "$tcg" lower "<=" 1.0
+		ratio ovmf_shell_vs_tcg kvmrun-kvm qemu-tcg "${MED[kvmrun-kvm]}" "$tcg" lower "<=" 1.0
+		ratio ovmf_shell_vs_tcg kvmrun-user qemu-tcg "${MED[kvmrun-user]}" "$tcg" lower "<=" 1.0
 	fi
 }

@@ -59,17 +59,9 @@ bench_pio_exit() {
 			vlog "rep $rep $who: t(N)=${tn}s t(0)=${t0}s loop=${loop}s"
 		done
 	done
-	for who in kvmrun qemu; do
-		report pio_exit "per-exit (t(N)-t(0))/N" "$who" us 3 ${per_exit[$who]:-}
-		eval "pe_$who=\$MEDIAN"
-	done
-	for who in kvmrun qemu; do
-		report pio_exit "per-exit serial stamps" "$who" us 3 ${per_loop[$who]:-}
-		eval "pl_$who=\$MEDIAN"
-	done
-	for who in kvmrun qemu; do
-		report pio_exit "t(0) start+power-off" "$who" s 3 ${base[$who]:-}
-	done
-	ratio pio_exit kvmrun qemu "$pe_kvmrun" "$pe_qemu" lower "<=" 1.0
-	ratio pio_exit_serial kvmrun qemu "$pl_kvmrun" "$pl_qemu" lower "<=" 1.0
+	report_all pio_exit "per-exit (t(N)-t(0))/N" us 3 per_exit "" kvmrun qemu
+	ratio pio_exit kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" lower "<=" 1.0
+	report_all pio_exit "per-exit serial stamps" us 3 per_loop "" kvmrun qemu
+	ratio pio_exit_serial kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" lower "<=" 1.0
+	report_all pio_exit "t(0) start+power-off" s 3 base "" kvmrun qemu
 }

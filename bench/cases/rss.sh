@@ -44,22 +44,14 @@ bench_rss() {
 			fi
 		done
 	done
-	for who in kvmrun qemu; do
-		report rss "overhead while idle" "$who" MiB 2 ${over[$who]:-}
-		eval "o_$who=\$MEDIAN"
-	done
-	for who in kvmrun qemu; do
-		report rss "overhead, peak of the run" "$who" MiB 2 ${peak[$who]:-}
-	done
-	for who in kvmrun qemu; do
-		report rss "peak, anonymous part" "$who" MiB 2 ${anon[$who]:-}
-	done
-	for who in kvmrun qemu; do
-		report rss "guest RAM resident (peak)" "$who" MiB 1 ${guest[$who]:-}
-	done
-	if [ -n "$o_kvmrun" ]; then
-		if [ "$(calc "$o_kvmrun <= 5")" = 1 ]; then r=met; else r=missed; fi
-		echo "GOAL rss kvmrun overhead = $(fmt "$o_kvmrun" 2) MiB (while idle; goal <= 5 MiB) [$r]"
+	report_all rss "overhead while idle" MiB 2 over "" kvmrun qemu
+	if [ -n "${MED[kvmrun]}" ]; then
+		if [ "$(calc "${MED[kvmrun]} <= 5")" = 1 ]; then r=met; else r=missed; fi
+		echo "GOAL rss kvmrun overhead = $(fmt "${MED[kvmrun]}" 2) MiB" \
+		     "(while idle; goal <= 5 MiB) [$r]"
 	fi
-	ratio rss kvmrun qemu "$o_kvmrun" "$o_qemu" lower - -
+	ratio rss kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" lower - -
+	report_all rss "overhead, peak of the run" MiB 2 peak "" kvmrun qemu
+	report_all rss "peak, anonymous part" MiB 2 anon "" kvmrun qemu
+	report_all rss "guest RAM resident (peak)" MiB 1 guest "" kvmrun qemu
 }

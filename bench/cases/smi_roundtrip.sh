@@ -90,29 +90,19 @@ bench_smi_roundtrip() {
 			fi
 		done
 	done
-	for be in kvm user; do
-		report smi_roundtrip "per SMI, guest-visible" "$be" us 1 ${guest[$be]:-}
-		eval "g_$be=\$MEDIAN"
-	done
+	report_all smi_roundtrip "per SMI, guest-visible" us 1 guest "" kvm user
+	ratio smi_roundtrip user kvm "${MED[user]}" "${MED[kvm]}" lower "<=" 3
 	if [ -n "${counters[kvm]:-}${counters[user]:-}" ]; then
-		for be in kvm user; do
-			report smi_roundtrip "per SMI, kvmrun counters" "$be" us 1 ${counters[$be]:-}
-			eval "c_$be=\$MEDIAN"
-		done
+		report_all smi_roundtrip "per SMI, kvmrun counters" us 1 counters "" kvm user
 		echo "  (counters: mean over all ${n_smi:-?} SMIs of a run)"
+		ratio smi_roundtrip_counters user kvm "${MED[user]}" "${MED[kvm]}" lower "<=" 3
 	else
 		echo "  (kvmrun printed no 'smm: stats' line with -v: counters view not available)"
 	fi
-	for be in kvm user; do
-		report smi_roundtrip "per SMI, -trace median" "$be" us 1 ${trace[$be]:-}
-		eval "t_$be=\$MEDIAN"
-	done
+	report_all smi_roundtrip "per SMI, -trace median" us 1 trace "" kvm user
+	ratio smi_roundtrip_trace user kvm "${MED[user]}" "${MED[kvm]}" lower "<=" 3
 	report smi_roundtrip "user: SMI entry emulation" user us 1 ${part[entry]:-}
 	report smi_roundtrip "user: RSM emulation" user us 1 ${part[rsm]:-}
-	ratio smi_roundtrip user kvm "$g_user" "$g_kvm" lower "<=" 3
-	[ -n "${counters[kvm]:-}${counters[user]:-}" ] &&
-		ratio smi_roundtrip_counters user kvm "${c_user:-}" "${c_kvm:-}" lower "<=" 3
-	ratio smi_roundtrip_trace user kvm "$t_user" "$t_kvm" lower "<=" 3
 }
 
 # Fallback: OVMF to the shell under -trace smm, per-SMI rt medians.
@@ -136,9 +126,6 @@ smi_roundtrip_ovmf() {
 			trace[$be]+="${d%% *} "
 		done
 	done
-	for be in kvm user; do
-		report smi_roundtrip "per SMI, OVMF -trace median" "$be" us 1 ${trace[$be]:-}
-		eval "t_$be=\$MEDIAN"
-	done
-	ratio smi_roundtrip_ovmf_trace user kvm "$t_user" "$t_kvm" lower "<=" 3
+	report_all smi_roundtrip "per SMI, OVMF -trace median" us 1 trace "" kvm user
+	ratio smi_roundtrip_ovmf_trace user kvm "${MED[user]}" "${MED[kvm]}" lower "<=" 3
 }

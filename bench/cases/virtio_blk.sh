@@ -111,22 +111,18 @@ bench_virtio_blk() {
 		done
 	done
 	for job in $FIO_JOBS; do
-		for who in kvmrun qemu; do
-			case $job in
-			seq*) report virtio_blk "$job MiB/s" "$who" MiB/s 1 ${val[$who$job]:-} ;;
-			*) report virtio_blk "$job IOPS" "$who" IOPS 0 ${val[$who$job]:-} ;;
-			esac
-			eval "v_$who=\$MEDIAN"
-		done
-		for who in kvmrun qemu; do
-			report virtio_blk "$job CPU per I/O" "$who" us 1 ${cpu[$who$job]:-}
-			eval "c_$who=\$MEDIAN"
-		done
 		case $job in
-		randread-qd32) ratio virtio_blk_qd32_iops kvmrun qemu "$v_kvmrun" "$v_qemu" higher ">=" 1.2 ;;
-		randread-qd1) ratio virtio_blk_qd1_iops kvmrun qemu "$v_kvmrun" "$v_qemu" higher ">=" 1.0 ;;
-		*) ratio "virtio_blk_${job}" kvmrun qemu "$v_kvmrun" "$v_qemu" higher - - ;;
+		seq*) report_all virtio_blk "$job MiB/s" MiB/s 1 val "$job" kvmrun qemu ;;
+		*) report_all virtio_blk "$job IOPS" IOPS 0 val "$job" kvmrun qemu ;;
 		esac
-		ratio "virtio_blk_${job}_cpu_per_io" kvmrun qemu "$c_kvmrun" "$c_qemu" lower - -
+		case $job in
+		randread-qd32) ratio virtio_blk_qd32_iops kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" \
+				higher ">=" 1.2 ;;
+		randread-qd1) ratio virtio_blk_qd1_iops kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" \
+				higher ">=" 1.0 ;;
+		*) ratio "virtio_blk_${job}" kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" higher - - ;;
+		esac
+		report_all virtio_blk "$job CPU per I/O" us 1 cpu "$job" kvmrun qemu
+		ratio "virtio_blk_${job}_cpu_per_io" kvmrun qemu "${MED[kvmrun]}" "${MED[qemu]}" lower - -
 	done
 }
