@@ -176,7 +176,7 @@ const char *optlist_unused(const struct optlist *ol)
 	return NULL;
 }
 
-static void optlist_free(struct optlist *ol)
+void optlist_free(struct optlist *ol)
 {
 	int i;
 
@@ -377,6 +377,7 @@ static int opt_machine(struct config *cfg, const struct opt *o, const char *arg)
 			r = bad(o, "kernel-irqchip must be on, off or split, not '%s'", v);
 			goto out;
 		}
+		cfg->irqchip_set = true;
 	}
 	if ((v = optlist_get(&ol, "smm"))) {
 		if (!strcmp(v, "auto")) {
@@ -445,6 +446,7 @@ static int opt_accel(struct config *cfg, const struct opt *o, const char *arg)
 			cfg->irqchip = b ? IRQCHIP_KERNEL : IRQCHIP_USER;
 		else
 			r = bad(o, "kernel-irqchip must be on, off or split, not '%s'", v);
+		cfg->irqchip_set = true;
 	}
 	if (!r && optlist_unused(&ol))
 		r = bad(o, "unsupported accelerator property '%s'", optlist_unused(&ol));

@@ -75,6 +75,7 @@ struct config {
 	enum machine_type machine;
 	bool machine_set;
 	enum irqchip_mode irqchip;
+	bool irqchip_set;                  /* given explicitly (else kvmrun chooses) */
 	enum onoffauto smm;
 	enum smm_backend_sel smm_backend;
 	char *dumpdtb;
@@ -131,6 +132,7 @@ void cli_free(struct config *cfg);
 int cli_parse_optlist(const char *s, bool first_is_name, struct optlist *ol) __must_check;
 const char *optlist_get(struct optlist *ol, const char *key);   /* marks it used */
 bool optlist_has(const struct optlist *ol, const char *key);
+void optlist_free(struct optlist *ol);
 /* First key that no consumer looked at, or NULL. */
 const char *optlist_unused(const struct optlist *ol);
 

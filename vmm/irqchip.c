@@ -517,7 +517,8 @@ int irqchip_irqfd(struct irqchip *ic, int fd, int gsi, bool assign)
 /* vCPU state changes (USER mode)                                      */
 /* ------------------------------------------------------------------ */
 
-static void set_seg(struct kvm_segment *s, uint16_t sel, uint64_t base, uint8_t type, bool code_data)
+static void set_seg(struct kvm_segment *s, uint16_t sel, uint64_t base, uint8_t type,
+		    bool code_data)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = sel;
@@ -748,40 +749,36 @@ static bool wait_runnable(struct irqchip *ic, struct irqchip_cpu *c)
 	}
 }
 
-/* Inject what is pending; KVM_INTERRUPT only when KVM can take it now. */
-static int user_inject(struct irqchip *ic, struct irqchip_cpu *c)
+/*
+ * Under the machine lock: inject what is pending; KVM_INTERRUPT only when
+ * the run fields say KVM can take it now. Returns 0 or an ioctl error;
+ * *vec is the vector injected (-1: none), *nmi says a KVM_NMI is due
+ * (issued without the lock).
+ */
+static int user_inject_locked(struct irqchip *ic, struct irqchip_cpu *c, int *vec, bool *nmi)
 {
-	struct vcpu *v = c->v;
-	struct kvm_run *run = v->run;
+	struct kvm_run *run = c->v->run;
 	struct kvm_interrupt irq;
-	bool nmi, ready;
-	int vec = -1, r = 0;
+	int r;
 
-	lock(ic);
-	nmi = lapic_take_nmi(c->lapic);
-	ready = c->fresh && run->ready_for_interrupt_injection && run->if_flag;
-	if (ready && apic_bus_pending(&ic->bus, c->id) >= 0) {
-		vec = apic_bus_ack(&ic->bus, c->id);
-		if (vec >= 0) {
-			irq.irq = (uint32_t)vec;
-			r = vcpu_ioctl(v, KVM_INTERRUPT, &irq);
+	*vec = -1;
+	*nmi = lapic_take_nmi(c->lapic);
+	if (c->fresh && run->ready_for_interrupt_injection && run->if_flag &&
+	    apic_bus_pending(&ic->bus, c->id) >= 0) {
+		*vec = apic_bus_ack(&ic->bus, c->id);
+		if (*vec >= 0) {
+			irq.irq = (uint32_t)*vec;
+			r = vcpu_ioctl(c->v, KVM_INTERRUPT, &irq);
+			if (r < 0)
+				return err_set(r, "cpu%d: KVM_INTERRUPT(0x%x): %s", c->id, *vec,
+					       strerror(-r));
 		}
 	}
+	/* Anything left (or not injectable now): exit when the window opens. */
 	run->request_interrupt_window = apic_bus_pending(&ic->bus, c->id) >= 0;
 	c->cr8 = lapic_get_cr8(c->lapic);
 	run->cr8 = c->cr8;
 	c->fresh = false;
-	unlock(ic);
-	if (r < 0)
-		return err_set(r, "cpu%d: KVM_INTERRUPT(0x%x): %s", v->id, vec, strerror(-r));
-	if (vec >= 0)
-		TRACE(TRACE_IRQ, "cpu%d inject 0x%02x", v->id, vec);
-	if (nmi) {
-		TRACE(TRACE_IRQ, "cpu%d inject NMI", v->id);
-		r = vcpu_ioctl(v, KVM_NMI, NULL);
-		if (r < 0)
-			return err_set(r, "cpu%d: KVM_NMI: %s", v->id, strerror(-r));
-	}
 	return 0;
 }
 
@@ -837,27 +834,46 @@ static int user_pre_run(void *opaque, struct vcpu *v)
 {
 	struct irqchip *ic = opaque;
 	struct irqchip_cpu *c = cpu_of(ic, v);
-	bool blocked;
-	int r;
+	bool nmi = false, init_sipi;
+	int r, vec = -1;
 
 	if (!c || !c->v)
 		return 0;
 	for (;;) {
-		r = do_init_sipi(ic, c);
-		if (r < 0)
-			return r;
+		/* The common case is one trip through the machine lock. */
 		lock(ic);
-		blocked = cpu_blocked(ic, c);
-		unlock(ic);
-		if (!blocked)
+		init_sipi = !atomic_load(&c->in_smm) &&
+			    ((lapic_events(c->lapic) & LAPIC_EV_INIT) ||
+			     (lapic_wait_sipi(c->lapic) && (lapic_events(c->lapic) & LAPIC_EV_SIPI)));
+		if (!init_sipi && !cpu_blocked(ic, c)) {
+			r = user_inject_locked(ic, c, &vec, &nmi);
+			unlock(ic);
 			break;
+		}
+		unlock(ic);
+		if (init_sipi) {
+			r = do_init_sipi(ic, c);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (!wait_runnable(ic, c)) {
 			/* Go round the loop without running guest code. */
 			v->run->immediate_exit = 1;
 			return 0;
 		}
 	}
-	return user_inject(ic, c);
+	if (r < 0)
+		return r;
+	if (vec >= 0)
+		TRACE(TRACE_IRQ, "cpu%d inject 0x%02x", v->id, vec);
+	if (nmi) {
+		TRACE(TRACE_IRQ, "cpu%d inject NMI", v->id);
+		r = vcpu_ioctl(v, KVM_NMI, NULL);
+		if (r < 0)
+			return err_set(r, "cpu%d: KVM_NMI: %s", v->id, strerror(-r));
+	}
+	return 0;
 }
 
 static void user_post_run(void *opaque, struct vcpu *v)
@@ -1353,6 +1369,11 @@ void irqchip_set_smm(struct irqchip *ic, int cpu, bool in_smm)
 	} else if (c->v && vcpu_current() != c->v) {
 		vcpu_kick(c->v);     /* perform a latched INIT */
 	}
+}
+
+void irqchip_smm_notify(void *ic, int cpu, bool in_smm)
+{
+	irqchip_set_smm(ic, cpu, in_smm);
 }
 
 void irqchip_reset(struct irqchip *ic)

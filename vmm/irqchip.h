@@ -25,8 +25,18 @@
  *
  * Lifecycle: irqchip_create() after vm_create() and before the first
  * vcpu_create() (it registers the devices and the vCPU hooks); then every
- * vCPU gets its LAPIC/CPUID in the vcpu_init hook. Stop and join the vCPU
- * threads before irqchip_destroy(); destroy before vm_destroy().
+ * vCPU gets its LAPIC/CPUID in the vcpu_init hook (CPUID via
+ * vcpu_setup_cpuid(), x2APIC hidden in USER mode, and in USER mode
+ * IA32_APIC_BASE = 0xFEE00900/0xFEE00800 through KVM_SET_SREGS: code that
+ * sets up vCPU registers later must KVM_GET_SREGS first and keep
+ * apic_base). Stop and join the vCPU threads and stop the event loop
+ * before irqchip_destroy(); destroy before vm_destroy().
+ *
+ * Hook order (USER mode): register the irqchip before the SMM module. Its
+ * pre_run performs INIT/SIPI, blocks halted vCPUs and injects; a kick
+ * (e.g. smm_raise()) makes it return without running guest code so later
+ * hooks still see their work; entering SMM must call irqchip_set_smm(),
+ * which ends a HLT and keeps a stale "ready for injection" from being used.
  *
  * Locking: device-facing entry points (lines, MSI sink, route helpers,
  * irqchip_nmi) are called with the machine lock (vm->bql) held, as every
@@ -100,6 +110,8 @@ void irqchip_nmi(struct irqchip *ic, int cpu);
  * other modes (KVM latches INIT itself).
  */
 void irqchip_set_smm(struct irqchip *ic, int cpu, bool in_smm);
+/* The same with an opaque pointer, to plug straight into a callback slot. */
+void irqchip_smm_notify(void *ic, int cpu, bool in_smm);
 
 /*
  * System reset of the interrupt controllers (PIC, IOAPIC, PIT, and in

@@ -69,6 +69,8 @@ void trace_printf(const char *fmt, ...)
 	va_list ap;
 	FILE *f = trace_file ? trace_file : stderr;
 
+	if (!fmt)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pthread_mutex_lock(&log_lock);
 	fprintf(f, "[%5ld.%06ld] ", (long)ts.tv_sec, ts.tv_nsec / 1000);

@@ -13,6 +13,7 @@
 #include "vmm/machine_internal.h"
 #include "vmm/memmap.h"
 #include "vmm/vcpu.h"
+#include "smm/smm.h"
 #include "tdx/tdx.h"
 
 bool machine_is_q35(const struct machine *m)
@@ -55,15 +56,94 @@ static void on_quit_key(void *opaque)
 
 static int loop_init(struct machine *m);
 
+/* True when the CPU we run on is QEMU's TCG (kvmrun inside a TCG guest). */
+static bool host_is_tcg(void)
+{
+	unsigned a, b, c, d;
+	char sig[13];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = 0;
+	return !strcmp(sig, "TCGTCGTCGTCG");
+}
+
+/*
+ * The irqchip when the command line does not say (QEMU's default is the
+ * in-kernel one). Two cases need kvmrun's own:
+ *  - SMM emulated in userspace: only a userspace LAPIC sees the SMI IPIs
+ *    that OVMF sends to relocate SMBASE (KVM without SMM drops them);
+ *  - running nested under QEMU's TCG: TCG aborts when the guest writes CR8
+ *    while KVM's in-kernel LAPIC has an interrupt pending (OVMF does).
+ */
+static int choose_irqchip(struct machine *m)
+{
+	struct config *cfg = m->cfg;
+	bool smm = cfg->machine == MACHINE_Q35 && cfg->smm != OOA_OFF;
+	bool user_smm = false;
+
+	if (smm) {
+		enum smm_impl impl;
+
+		if (smm_select(&m->kvm, cfg->smm_backend, &impl) == 0)
+			user_smm = impl == SMM_IMPL_USER;
+		err_clear();
+	}
+	if (cfg->irqchip_set) {
+		if (user_smm && cfg->irqchip != IRQCHIP_USER)
+			return err_set(-EINVAL, "-machine kernel-irqchip=%s: SMM in userspace needs "
+						"kernel-irqchip=off (SMI IPIs must reach kvmrun)",
+				       cfg->irqchip == IRQCHIP_SPLIT ? "split" : "on");
+		return 0;
+	}
+	if (user_smm) {
+		cfg->irqchip = IRQCHIP_USER;
+		log_info("irqchip: userspace (SMM runs in userspace)");
+	} else if (host_is_tcg()) {
+		cfg->irqchip = IRQCHIP_USER;
+		log_info("irqchip: userspace (nested under QEMU TCG, whose in-kernel LAPIC path "
+			 "aborts on guest CR8 writes)");
+	}
+	return 0;
+}
+
+static int open_kvm(struct machine *m)
+{
+	int r = kvm_open(&m->kvm, NULL, m->cfg->kvm_device);
+
+	m->kvm_open = r == 0;
+	return r;
+}
+
+/* RAM below the 32-bit hole and above 4 GiB, as QEMU splits it. */
+static void split_ram(struct machine *m)
+{
+	uint64_t ram = m->cfg->ram_size, max_low, split;
+
+	if (machine_is_q35(m)) {
+		max_low = MM_Q35_LOWMEM_MAX;
+		split = MM_Q35_LOWMEM_SPLIT;
+	} else {
+		max_low = MM_PC_LOWMEM_MAX;
+		split = MM_PC_LOWMEM_SPLIT;
+	}
+	m->low_size = ram >= max_low ? split : ram;
+	m->high_size = ram - m->low_size;
+}
+
 static int core_init(struct machine *m)
 {
 	struct config *cfg = m->cfg;
 	int r;
 
-	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
+	r = open_kvm(m);
 	if (r < 0)
 		return r;
-	m->kvm_open = true;
+	r = choose_irqchip(m);
+	if (r < 0)
+		return r;
 	r = kvm_require_basic(&m->kvm, cfg->irqchip == IRQCHIP_KERNEL);
 	if (r < 0)
 		return r;
@@ -145,17 +225,15 @@ static int tdx_core_init(struct machine *m)
 	struct config *cfg = m->cfg;
 	int r;
 
-	r = kvm_open(&m->kvm, NULL, cfg->kvm_device);
+	r = open_kvm(m);
 	if (r < 0)
 		return r;
-	m->kvm_open = true;
 	r = tdx_machine_setup(&m->kvm, cfg, NULL, &m->td);
 	if (r < 0)
 		return r;
 	m->vm = tdx_machine_vm(m->td);
 	m->vm->machine = m;
-	m->low_size = cfg->ram_size >= MM_Q35_LOWMEM_MAX ? MM_Q35_LOWMEM_SPLIT : cfg->ram_size;
-	m->high_size = cfg->ram_size - m->low_size;
+	split_ram(m);   /* the same split as the TDX module's q35 layout */
 	return loop_init(m);
 }
 
@@ -164,18 +242,9 @@ static int tdx_core_init(struct machine *m)
 
 static int memory_init(struct machine *m)
 {
-	uint64_t ram = m->cfg->ram_size, max_low, split;
 	int r;
 
-	if (machine_is_q35(m)) {
-		max_low = MM_Q35_LOWMEM_MAX;
-		split = MM_Q35_LOWMEM_SPLIT;
-	} else {
-		max_low = MM_PC_LOWMEM_MAX;
-		split = MM_PC_LOWMEM_SPLIT;
-	}
-	m->low_size = ram >= max_low ? split : ram;
-	m->high_size = ram - m->low_size;
+	split_ram(m);
 	r = vm_alloc_ram(m->vm, "ram-low", 0, m->low_size, true, &m->low_hva);
 	if (r < 0)
 		return r;

@@ -214,4 +214,8 @@ static void mmio_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64
 	lapic_mmio_write(b->lapic[ctx->cpu], off, val, size);
 }
 
-const struct dev_ops apic_bus_mmio_ops = { .name = "lapic", .read = mmio_read, .write = mmio_write };
+const struct dev_ops apic_bus_mmio_ops = {
+	.name = "lapic",
+	.read = mmio_read,
+	.write = mmio_write,
+};

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/memmap.h"
 
 /* Delivery modes (ICR, LVT and IOAPIC redirection entries share them). */
 #define APIC_DM_FIXED    0
@@ -50,7 +51,7 @@
 #define APIC_BROADCAST   0xff
 #define APIC_BUS_MAX_CPUS 64
 
-#define APIC_MSI_BASE    0xfee00000ULL   /* TODO move to memmap.h (== MM_LAPIC) */
+#define APIC_MSI_BASE    MM_LAPIC        /* MSI writes target the LAPIC page */
 #define APIC_MSI_MASK    (~0xfffffULL)
 
 /* A message on the APIC bus. */

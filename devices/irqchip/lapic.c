@@ -228,9 +228,13 @@ static void timer_recalc(struct lapic *l, uint64_t now)
 		return;
 	}
 	el = now >= l->timer_start ? now - l->timer_start : 0;
-	if (timer_periodic(l))
+	if (timer_periodic(l)) {
 		l->timer_next = l->timer_start + (el / period + 1) * period;
-	else
+		/* A tiny period would have the event loop do nothing else:
+		 * interrupts come at most every LAPIC_MIN_PERIOD_NS. */
+		if (period < LAPIC_MIN_PERIOD_NS)
+			l->timer_next = MAX(l->timer_next, now + LAPIC_MIN_PERIOD_NS);
+	} else
 		l->timer_next = el < period ? l->timer_start + period : 0;
 }
 

@@ -8,6 +8,8 @@
  * because x2APIC/TSC-deadline are hidden from the guest in this mode).
  * The timer counts at a 1 GHz bus clock divided by the divide
  * configuration; OVMF's LocalApicTimerDxe assumes exactly that frequency.
+ * A periodic timer raises at most one interrupt per LAPIC_MIN_PERIOD_NS
+ * (the count itself stays exact), so a guest cannot flood the event loop.
  *
  * The LAPIC only knows its own CPU. Anything that leaves it goes through
  * callbacks: IPIs (ICR writes) as struct apic_msg to send(), EOIs of
@@ -27,11 +29,13 @@
 #include "devices/irqchip/apic_bus.h"
 #include "vmm/bus.h"
 #include "vmm/clock.h"
+#include "vmm/memmap.h"
 
 #define LAPIC_BUS_HZ       1000000000ULL   /* timer input clock: 1 GHz */
+#define LAPIC_MIN_PERIOD_NS 100000ULL      /* periodic timer interrupts at most 10 kHz */
 #define LAPIC_VERSION      0x00050014u
 #define LAPIC_NR_LVT       6
-#define LAPIC_BASE_DEFAULT 0xfee00000ULL   /* TODO move to memmap.h (== MM_LAPIC) */
+#define LAPIC_BASE_DEFAULT MM_LAPIC        /* IA32_APIC_BASE address at reset */
 #define LAPIC_BASE_BSP     (1ULL << 8)     /* IA32_APIC_BASE bits */
 #define LAPIC_BASE_ENABLE  (1ULL << 11)
 

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "devices/byteio.h"
+
 /* Priority rank 0 (highest) .. 7 of the first set bit of @mask, 8 if none. */
 static int best_rank(const struct pic_chip *c, uint8_t mask)
 {
@@ -242,74 +244,65 @@ static void write_data(struct pic *p, struct pic_chip *c, uint8_t val)
 	update(p);
 }
 
-static uint8_t read_port(struct pic *p, struct pic_chip *c, unsigned port)
+static uint8_t chip_read(void *dev, unsigned port)
 {
+	struct pic_chip *c = dev;
+
 	if (c->poll)
-		return chip_poll(p, c);
+		return chip_poll(c->pic, c);
 	if (port == 0)
 		return c->read_isr ? c->isr : c->irr;
 	return c->imr;
 }
 
-static uint64_t pic_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
+static void chip_write(void *dev, unsigned port, uint8_t val)
 {
 	struct pic_chip *c = dev;
-	uint64_t v = 0;
-	unsigned i;
 
-	/* Wider accesses behave as byte accesses to consecutive ports. */
-	for (i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)(off + i < 2 ? read_port(c->pic, c, (unsigned)(off + i)) : 0xff)
-		     << (8 * i);
-	return v;
+	if (port == 0)
+		write_cmd(c->pic, c, val);
+	else
+		write_data(c->pic, c, val);
+}
+
+static uint64_t pic_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
+{
+	return byteio_read(chip_read, dev, off, size, 2);
 }
 
 static void pic_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		      unsigned size)
 {
-	struct pic_chip *c = dev;
-	unsigned i;
-
-	for (i = 0; i < size && i < 8; i++, val >>= 8) {
-		if (off + i == 0)
-			write_cmd(c->pic, c, (uint8_t)val);
-		else if (off + i == 1)
-			write_data(c->pic, c, (uint8_t)val);
-	}
+	byteio_write(chip_write, dev, off, val, size, 2);
 }
 
 const struct dev_ops pic_ops = { .name = "i8259", .read = pic_read, .write = pic_write };
 
-static uint64_t elcr_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
+static uint8_t elcr_rd(void *dev, unsigned port)
+{
+	return ((struct pic *)dev)->chip[port].elcr;
+}
+
+static void elcr_wr(void *dev, unsigned port, uint8_t val)
 {
 	struct pic *p = dev;
-	uint64_t v = 0;
-	unsigned i;
+	struct pic_chip *c = &p->chip[port];
 
-	for (i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)(off + i < 2 ? p->chip[off + i].elcr : 0xff) << (8 * i);
-	return v;
+	c->elcr = val & c->elcr_mask;
+	/* Inputs switched to level take their request from the line. */
+	c->irr = (uint8_t)((c->irr & ~c->elcr) | (c->line & c->elcr));
+	update(p);
+}
+
+static uint64_t elcr_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
+{
+	return byteio_read(elcr_rd, dev, off, size, 2);
 }
 
 static void elcr_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		       unsigned size)
 {
-	struct pic *p = dev;
-	unsigned i;
-
-	for (i = 0; i < size && i < 8; i++, val >>= 8) {
-		struct pic_chip *c;
-		uint8_t now_level;
-
-		if (off + i >= 2)
-			continue;
-		c = &p->chip[off + i];
-		c->elcr = (uint8_t)val & c->elcr_mask;
-		/* Inputs switched to level take their request from the line. */
-		now_level = c->elcr;
-		c->irr = (uint8_t)((c->irr & ~now_level) | (c->line & now_level));
-	}
-	update(p);
+	byteio_write(elcr_wr, dev, off, val, size, 2);
 }
 
 const struct dev_ops pic_elcr_ops = { .name = "elcr", .read = elcr_read, .write = elcr_write };

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "devices/byteio.h"
 #include "vmm/util.h"
 
 #define NO_EDGE UINT64_MAX
@@ -154,7 +155,7 @@ static void timer_cb(void *arg)
 {
 	struct pit *p = arg;
 	struct pit_channel *c = &p->ch[0];
-	uint64_t d = elapsed(c, now_ns(p));
+	uint64_t d = elapsed(c, now_ns(p)), lim;
 
 	if (!has_started(c) || c->paused)
 		return;
@@ -165,7 +166,9 @@ static void timer_cb(void *arg)
 	}
 	/* IRQ 0 is edge-triggered at the PIC and the IOAPIC: one pulse per edge. */
 	irq_pulse(p->irq0);
-	arm_irq(p, d);
+	/* Rate-limit tiny periods (coalescing the edges in between). */
+	lim = elapsed(c, now_ns(p) + PIT_MIN_PERIOD_NS);
+	arm_irq(p, MAX(d, lim ? lim - 1 : 0));
 }
 
 /* ---- gate ---- */
@@ -376,72 +379,65 @@ static uint8_t read_counter(struct pit *p, struct pit_channel *c)
 	}
 }
 
-static uint8_t read_port(struct pit *p, unsigned port)
+static uint8_t read_port(void *dev, unsigned port)
 {
+	struct pit *p = dev;
+
 	/* The control register cannot be read (the bus floats). */
 	return port < 3 ? read_counter(p, &p->ch[port]) : 0xff;
 }
 
-static void write_port(struct pit *p, unsigned port, uint8_t val)
+static void write_port(void *dev, unsigned port, uint8_t val)
 {
+	struct pit *p = dev;
+
 	if (port < 3)
 		write_counter(p, &p->ch[port], val);
-	else if (port == 3)
+	else
 		write_control(p, val);
 }
 
 static uint64_t pit_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	uint64_t v = 0;
-	unsigned i;
-
-	/* Wider accesses act as byte accesses to consecutive ports. */
-	for (i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)(off + i < 4 ? read_port(dev, (unsigned)(off + i)) : 0xff) << (8 * i);
-	return v;
+	return byteio_read(read_port, dev, off, size, 4);
 }
 
 static void pit_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		      unsigned size)
 {
-	unsigned i;
-
-	for (i = 0; i < size && i < 8; i++, val >>= 8)
-		if (off + i < 4)
-			write_port(dev, (unsigned)(off + i), (uint8_t)val);
+	byteio_write(write_port, dev, off, val, size, 4);
 }
 
 const struct dev_ops pit_ops = { .name = "i8254", .read = pit_read, .write = pit_write };
 
 /* ---- port 0x61 ---- */
 
-static uint8_t port61_value(struct pit *p)
+static uint8_t port61_rd(void *dev, unsigned port)
 {
+	struct pit *p = dev;
 	uint64_t now = now_ns(p);
 	unsigned refresh = (unsigned)((now / PIT_REFRESH_NS) & 1);
 
 	return (uint8_t)((p->port61 & 0x0f) | refresh << 4 | out_level(&p->ch[2], now) << 5);
 }
 
+static void port61_wr(void *dev, unsigned port, uint8_t val)
+{
+	struct pit *p = dev;
+
+	p->port61 = val & 0x0f;
+	pit_set_gate(p, 2, val & 1);
+}
+
 static uint64_t port61_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	uint64_t v = 0;
-	unsigned i;
-
-	for (i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)(off + i == 0 ? port61_value(dev) : 0xff) << (8 * i);
-	return v;
+	return byteio_read(port61_rd, dev, off, size, 1);
 }
 
 static void port61_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 			 unsigned size)
 {
-	struct pit *p = dev;
-
-	if (off != 0 || !size)
-		return;
-	p->port61 = (uint8_t)val & 0x0f;
-	pit_set_gate(p, 2, val & 1);
+	byteio_write(port61_wr, dev, off, val, size, 1);
 }
 
 const struct dev_ops pit_port61_ops = { .name = "port61", .read = port61_read,

@@ -7,7 +7,8 @@
  * values and OUT levels are computed from the injected clock when they are
  * read; nothing ticks. Only channel 0's rising OUT edges raise an
  * interrupt (a pulse on its IRQ 0 line), and a timer is armed for exactly
- * the next such edge. Missed periods are coalesced into one edge.
+ * the next such edge. Missed periods are coalesced into one edge, and IRQ 0
+ * edges come at most every PIT_MIN_PERIOD_NS (the counters stay exact).
  *
  * Gates: channels 0 and 1 are always enabled; channel 2's gate is bit 0 of
  * port 0x61. Port 0x61 reads: bit 0 gate 2, bit 1 speaker data enable,
@@ -30,6 +31,7 @@
 
 #define PIT_HZ              1193182ULL
 #define PIT_REFRESH_NS      15085ULL   /* port 0x61 bit 4 half period */
+#define PIT_MIN_PERIOD_NS   100000ULL  /* IRQ 0 edges at most every 100 us */
 
 /* Access / read-write states. */
 enum { PIT_RW_LATCH = 0, PIT_RW_LSB = 1, PIT_RW_MSB = 2, PIT_RW_WORD = 3, PIT_RW_WORD1 = 4 };

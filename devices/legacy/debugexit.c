@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "devices/legacy/byteio.h"
+#include "devices/byteio.h"
 #include "vmm/err.h"
 #include "vmm/log.h"
 

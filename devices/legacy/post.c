@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "devices/legacy/byteio.h"
+#include "devices/byteio.h"
 #include "vmm/log.h"
 #include "vmm/memmap.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "devices/legacy/byteio.h"
+#include "devices/byteio.h"
 #include "vmm/err.h"
 #include "vmm/log.h"
 #include "vmm/memmap.h"

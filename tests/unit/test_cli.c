@@ -259,6 +259,7 @@ START_TEST(test_optlist_escapes)
 	ck_assert_str_eq(optlist_get(&ol, "b"), "on");
 	ck_assert_str_eq(optlist_get(&ol, "c"), "");
 	ck_assert_ptr_null(optlist_unused(&ol));
+	optlist_free(&ol);
 	ck_assert_int_eq(cli_parse_bool("yes"), 1);
 	ck_assert_int_eq(cli_parse_bool("off"), 0);
 	ck_assert_int_eq(cli_parse_bool("2"), -EINVAL);

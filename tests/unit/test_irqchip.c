@@ -778,7 +778,10 @@ START_TEST(test_glue_inject_rules)
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
 	ck_assert_int_eq(run->request_interrupt_window, 0);
 	/* Pending but KVM not ready (e.g. interrupt shadow): ask for a window. */
+	run->immediate_exit = 0;
 	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x61);
+	ck_assert_int_eq(run->immediate_exit, 1);   /* a running vCPU is kicked */
+	run->immediate_exit = 0;
 	exit_with(&g, 0, KVM_EXIT_MMIO, false, true);
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
@@ -883,26 +886,13 @@ START_TEST(test_glue_hlt)
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 1);
 	ck_assert_int_eq(fk.vcpu[0].irq[0], 0x33);
-	/* cli; hlt: an interrupt doesn't wake it; a kick sends it round the loop
-	 * without running guest code. */
+	/* A kick sends a halted vCPU round the loop without running guest code. */
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_EOI, 0);
 	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, false), VCPU_HALT);
-	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x34);
 	vcpu_kick(g.v[0]);
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(run->immediate_exit, 1);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 1);
-	/* Still halted on the next round; an NMI wakes it. */
-	irqchip_nmi(g.ic, 0);
-	ck_assert_int_eq(run->immediate_exit, 1);   /* the NMI kicked it */
-	run->immediate_exit = 0;                    /* top of the vCPU loop */
-	ck_assert_int_eq(pre_run(&g, 0), 0);
-	ck_assert_int_eq(run->immediate_exit, 0);
-	ck_assert_int_eq(fk.vcpu[0].nnmi, 1);
-	/* Halted again with IF set; the LAPIC timer wakes it. */
-	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pre_run(&g, 0), 0);   /* 0x34 pending and IF=1 now */
-	ck_assert_int_eq(fk.vcpu[0].irq[1], 0x34);
 	g_close(&g);
 }
 END_TEST
@@ -911,7 +901,7 @@ struct runner {
 	struct g *g;
 	int cpu;
 	volatile bool done;
-	int rounds;
+	volatile int rounds;
 	bool (*until)(struct g *g, int cpu);
 };
 
@@ -930,24 +920,44 @@ static void *runner_thread(void *arg)
 	return NULL;
 }
 
-static bool sipi_done(struct g *g, int cpu)
+/* Start @r's loop and check that the vCPU blocks in it. */
+static void start_blocked(struct runner *r, pthread_t *t)
 {
-	bool r;
+	int i;
+
+	ck_assert_int_eq(pthread_create(t, NULL, runner_thread, r), 0);
+	/* Let it get there even on a loaded machine, then stay there. */
+	for (i = 0; i < 2000 && !r->rounds; i++)
+		usleep(1000);
+	usleep(20000);
+	ck_assert(!r->done);
+	ck_assert_int_eq(r->rounds, 1);
+}
+
+/* A copy of the fake vCPU state, taken under the fake's lock. */
+static struct fake_vcpu fk_snap(int cpu)
+{
+	struct fake_vcpu v;
 
 	pthread_mutex_lock(&fk.lock);
-	r = fk.vcpu[cpu].sregs.cs.selector == 0x9f00;
+	v = fk.vcpu[cpu];
 	pthread_mutex_unlock(&fk.lock);
-	return r;
+	return v;
+}
+
+static bool sipi_done(struct g *g, int cpu)
+{
+	return fk_snap(cpu).sregs.cs.selector == 0x9f00;
 }
 
 static bool got_irq(struct g *g, int cpu)
 {
-	bool r;
+	return fk_snap(cpu).nirq > 0;
+}
 
-	pthread_mutex_lock(&fk.lock);
-	r = fk.vcpu[cpu].nirq > 0;
-	pthread_mutex_unlock(&fk.lock);
-	return r;
+static bool got_nmi(struct g *g, int cpu)
+{
+	return fk_snap(cpu).nnmi > 0;
 }
 
 START_TEST(test_glue_init_sipi_thread)
@@ -958,9 +968,7 @@ START_TEST(test_glue_init_sipi_thread)
 
 	ck_assert_int_eq(g_open(&g, IRQCHIP_USER, 2), 0);
 	/* The AP blocks in pre_run: it waits for a SIPI. */
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	ck_assert_int_eq(fk.vcpu[1].nset_regs, 0);
 	/* The BSP sends INIT, then SIPI with vector 0x9f. */
 	pthread_mutex_lock(&g.vm->bql);
@@ -1001,9 +1009,7 @@ START_TEST(test_glue_timer_wakes_thread)
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_LVT_TIMER, 0xd0);
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_TIMER_ICR, 50000);
 	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	/* Time passes without the event loop firing the timer: the halted vCPU
 	 * waits on the deadline itself and fires it. */
 	pthread_mutex_lock(&g.vm->bql);
@@ -1029,9 +1035,7 @@ START_TEST(test_glue_irq_wakes_thread)
 	ck_assert_int_eq(pre_run(&g, 1), 0);
 	mmio_wr(&g, 1, MM_LAPIC + LAPIC_SVR, 0x1ff);
 	ck_assert_int_eq(exit_with(&g, 1, KVM_EXIT_HLT, true, true), VCPU_HALT);
-	ck_assert_int_eq(pthread_create(&t, NULL, runner_thread, &r), 0);
-	usleep(20000);
-	ck_assert(!r.done);
+	start_blocked(&r, &t);
 	/* A device interrupt through the IOAPIC (pin 5 -> CPU 1, vector 0x58). */
 	pthread_mutex_lock(&g.vm->bql);
 	mmio_wr(&g, 0, MM_IOAPIC, 0x1b);
@@ -1042,6 +1046,36 @@ START_TEST(test_glue_irq_wakes_thread)
 	pthread_mutex_unlock(&g.vm->bql);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(fk.vcpu[1].irq[0], 0x58);
+	g_close(&g);
+}
+END_TEST
+
+START_TEST(test_glue_cli_hlt_thread)
+{
+	struct g g;
+	struct runner r = { .g = &g, .cpu = 0, .until = got_nmi };
+	pthread_t t;
+
+	ck_assert_int_eq(g_open(&g, IRQCHIP_USER, 1), 0);
+	mmio_wr(&g, 0, MM_LAPIC + LAPIC_SVR, 0x1ff);
+	/* cli; hlt: a maskable interrupt does not end the halt... */
+	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, true, false), VCPU_HALT);
+	start_blocked(&r, &t);
+	pthread_mutex_lock(&g.vm->bql);
+	msi_send(irqchip_msi(g.ic), 0xfee00000, 0x44);
+	pthread_mutex_unlock(&g.vm->bql);
+	usleep(30000);
+	ck_assert(!r.done);
+	/* Still blocked, not spinning (one extra round if the MSI found it
+	 * between two waits and kicked it). */
+	ck_assert_int_le(r.rounds, 2);
+	ck_assert_int_eq(fk.vcpu[0].nirq, 0);
+	/* ...an NMI does. */
+	pthread_mutex_lock(&g.vm->bql);
+	irqchip_nmi(g.ic, 0);
+	pthread_mutex_unlock(&g.vm->bql);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(fk.vcpu[0].nnmi, 1);
 	g_close(&g);
 }
 END_TEST
@@ -1069,7 +1103,7 @@ START_TEST(test_glue_smi_and_smm_init_latch)
 	ck_assert_int_eq(fk.vcpu[1].nset_regs, 1);
 	mmio_wr(&g, 1, MM_LAPIC + LAPIC_TPR, 0x40);
 	/* In SMM an INIT is latched. */
-	irqchip_set_smm(g.ic, 1, true);
+	irqchip_smm_notify(g.ic, 1, true);
 	mmio_wr(&g, 0, MM_LAPIC + LAPIC_ICR_LO, 0x00004500);
 	run->immediate_exit = 0;
 	ck_assert_int_eq(pre_run(&g, 1), 0);
@@ -1352,6 +1386,7 @@ int main(void)
 	tcase_add_test(glue, test_glue_init_sipi_thread);
 	tcase_add_test(glue, test_glue_timer_wakes_thread);
 	tcase_add_test(glue, test_glue_irq_wakes_thread);
+	tcase_add_test(glue, test_glue_cli_hlt_thread);
 	tcase_add_test(glue, test_glue_smi_and_smm_init_latch);
 	tcase_add_test(glue, test_glue_bsp_init);
 	tcase_add_test(glue, test_glue_pic_extint_and_pit);

@@ -370,36 +370,63 @@ START_TEST(test_timer_periodic)
 	enable(&h);
 	wr(&h, LAPIC_TIMER_DCR, 0xb);            /* divide by 1 */
 	wr(&h, LAPIC_LVT_TIMER, 0x20000 | 0xec);
-	wr(&h, LAPIC_TIMER_ICR, 500);
+	wr(&h, LAPIC_TIMER_ICR, 200000);         /* 200 us */
 	for (i = 0; i < 3; i++) {
-		fake_clock_advance(&h.fc, 499);
+		fake_clock_advance(&h.fc, 199999);
 		ck_assert(!irr_bit(&h, 0xec));
 		fake_clock_advance(&h.fc, 1);
 		ck_assert(irr_bit(&h, 0xec));
-		ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 500);   /* reloaded */
+		ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 200000);   /* reloaded */
 		ck_assert_int_eq(lapic_ack_interrupt(&h.l), 0xec);
 		wr(&h, LAPIC_EOI, 0);
 	}
 	fake_clock_advance(&h.fc, 120);
-	ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 380);
+	ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 199880);
 	/* Missed periods coalesce into one interrupt; the phase is kept. */
-	fake_clock_advance(&h.fc, 5 * 500);
+	fake_clock_advance(&h.fc, 5 * 200000);
 	ck_assert(irr_bit(&h, 0xec));
-	ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 380);
-	ck_assert_uint_eq(lapic_timer_deadline(&h.l), h.fc.now + 380);
+	ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 199880);
+	ck_assert_uint_eq(lapic_timer_deadline(&h.l), h.fc.now + 199880);
 	/* Masked: counts on, no interrupt, no timer armed. */
 	lapic_ack_interrupt(&h.l);
 	wr(&h, LAPIC_EOI, 0);
 	wr(&h, LAPIC_LVT_TIMER, 0x30000 | 0xec);
 	ck_assert_uint_eq(fake_clock_next(&h.fc), 0);
 	ck_assert_uint_eq(lapic_timer_deadline(&h.l), 0);
-	fake_clock_advance(&h.fc, 2000);
+	fake_clock_advance(&h.fc, 1000000);
 	ck_assert(!irr_bit(&h, 0xec));
 	/* Unmasking does not deliver the expiries missed while masked. */
 	wr(&h, LAPIC_LVT_TIMER, 0x20000 | 0xec);
 	ck_assert(!irr_bit(&h, 0xec));
-	fake_clock_advance(&h.fc, 500);
+	fake_clock_advance(&h.fc, 200000);
 	ck_assert(irr_bit(&h, 0xec));
+}
+END_TEST
+
+START_TEST(test_timer_min_period)
+{
+	struct h h;
+	unsigned n = 0, i;
+
+	h_init(&h, true, 0);
+	enable(&h);
+	/* A 1 ns periodic timer: the count is exact, interrupts are rate-limited. */
+	wr(&h, LAPIC_TIMER_DCR, 0xb);
+	wr(&h, LAPIC_LVT_TIMER, 0x20000 | 0x80);
+	wr(&h, LAPIC_TIMER_ICR, 1);
+	for (i = 0; i < 100; i++) {
+		fake_clock_advance(&h.fc, LAPIC_MIN_PERIOD_NS / 10);
+		if (lapic_has_interrupt(&h.l) == 0x80) {
+			n++;
+			lapic_ack_interrupt(&h.l);
+			wr(&h, LAPIC_EOI, 0);
+		}
+	}
+	ck_assert_uint_ge(n, 9);
+	ck_assert_uint_le(n, 11);
+	wr(&h, LAPIC_TIMER_ICR, 7);
+	fake_clock_advance(&h.fc, 3);
+	ck_assert_uint_eq(rd(&h, LAPIC_TIMER_CCR), 4);
 }
 END_TEST
 
@@ -639,6 +666,7 @@ int main(void)
 	tcase_add_test(tc, test_dest_match);
 	tcase_add_test(tc, test_timer_oneshot);
 	tcase_add_test(tc, test_timer_periodic);
+	tcase_add_test(tc, test_timer_min_period);
 	tcase_add_test(tc, test_timer_divide);
 	tcase_add_test(tc, test_svr_disable_masks_lvts);
 	tcase_add_test(tc, test_lint_pins);

@@ -277,8 +277,21 @@ START_TEST(test_square_and_gate_modes)
 	ck_assert_uint_eq(pit_get_count(&h.p, 2) & 1, 0);
 	fake_clock_advance(&h.fc, ns(100) - ns(60));
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	/* An odd count: high for (N+1)/2 clocks, low for (N-1)/2. */
+	outb(&h, 0x43, 0xb6);
+	outb(&h, 0x42, 5);
+	outb(&h, 0x42, 0);
+	fake_clock_advance(&h.fc, ns(2));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	fake_clock_advance(&h.fc, ns(3) - ns(2));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 0);
+	fake_clock_advance(&h.fc, ns(5) - ns(3));
+	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
+	outb(&h, 0x43, 0xb6);
+	outb(&h, 0x42, 100);
+	outb(&h, 0x42, 0);
+	fake_clock_advance(&h.fc, ns(160));
 	/* Mode 3, gate low: OUT forced high and counting stops; rising edge reloads. */
-	fake_clock_advance(&h.fc, ns(160) - ns(100));
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 0);
 	outb(&h, 0x61, 0x00);
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
@@ -308,6 +321,24 @@ START_TEST(test_square_and_gate_modes)
 	ck_assert_int_eq(pit_get_out(&h.p, 2), 1);
 	/* Channel 2 never raises IRQ 0. */
 	ck_assert_uint_eq(h.rec.raises[0], 0);
+}
+END_TEST
+
+START_TEST(test_irq_rate_limit)
+{
+	struct h h;
+
+	h_init(&h);
+	/* Mode 2 with a count of 2: 596 kHz of edges would swamp the loop. */
+	outb(&h, 0x43, 0x34);
+	outb(&h, 0x40, 2);
+	outb(&h, 0x40, 0);
+	fake_clock_advance(&h.fc, 10 * PIT_MIN_PERIOD_NS);
+	ck_assert_uint_ge(h.rec.raises[0], 9);
+	ck_assert_uint_le(h.rec.raises[0], 11);
+	/* The counter itself still runs at 1.19 MHz. */
+	fake_clock_advance(&h.fc, ns(1));
+	ck_assert_uint_le(pit_get_count(&h.p, 0), 2);
 }
 END_TEST
 
@@ -344,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, test_readback_status_bcd);
 	tcase_add_test(tc, test_port61_calibration);
 	tcase_add_test(tc, test_square_and_gate_modes);
+	tcase_add_test(tc, test_irq_rate_limit);
 	tcase_add_test(tc, test_reset_and_wide_access);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

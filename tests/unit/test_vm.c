@@ -187,8 +187,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("vm");
-	TCase *tc = tcase_create("kvm");
+	Suite *s;
+	TCase *tc;
 	int r;
 
 	r = kvm_open(&kvm, NULL, NULL);
@@ -196,6 +196,8 @@ int main(void)
 		fprintf(stderr, "SKIP: test_vm needs /dev/kvm: %s\n", err_get());
 		return TEST_SKIP;
 	}
+	s = suite_create("vm");
+	tc = tcase_create("kvm");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_real_mode_io);
 	tcase_add_test(tc, test_kick_spinning_vcpu);

@@ -3,7 +3,8 @@
 . ./lib.sh
 need_file "$LINUX_KERNEL"
 o=$TMP/linux-k.log
-run_kvmrun 600 "$o" -m 512 -smp 2 -kernel "$LINUX_KERNEL" -initrd "$LINUX_INITRD" \
+run_kvmrun 600 "$o" -m 512 -smp 2 -machine kernel-irqchip=on -kernel "$LINUX_KERNEL" \
+	-initrd "$LINUX_INITRD" \
 	-append "console=ttyS0 kvmtest=smp"
 expect_status $? 0 "Linux boot (kernel irqchip)"
 expect_grep "$o" 'KVMTEST: cpus=2 online=0-1' "both CPUs online"

@@ -1,4 +1,4 @@
-#include "devices/legacy/byteio.h"
+#include "devices/byteio.h"
 
 /* True when byte @i of an access at @off lies inside a @len-byte file. */
 static int in_range(uint64_t off, unsigned i, unsigned len)

@@ -4,8 +4,8 @@
  * the end of the register file read as 0xff and ignore writes, so no offset
  * (however hostile, including ones that would wrap) reaches the device.
  */
-#ifndef KVMRUN_DEVICES_LEGACY_BYTEIO_H
-#define KVMRUN_DEVICES_LEGACY_BYTEIO_H
+#ifndef KVMRUN_DEVICES_BYTEIO_H
+#define KVMRUN_DEVICES_BYTEIO_H
 
 #include <stdint.h>
 
