@@ -43,6 +43,11 @@ rt_median() {
 	summary $vals | awk '{ printf "%.6g %d\n", $1 / 1000, $4 }'
 }
 
+# rsm_count "MEDIAN COUNT": the count ("no" if empty).
+rsm_count() {
+	[ -n "$1" ] && echo "${1##* }" || echo no
+}
+
 bench_smi_roundtrip() {
 	local bin=$FW/smm_bench.bin rep be r d v stats n_smi
 	local -A guest=() counters=() trace=() part=()
@@ -126,13 +131,15 @@ smi_roundtrip_ovmf() {
 			[ -n "${skipped[$be]:-}" ] && continue
 			ovmf_run "kvmrun-$be" "$WORK/smio.log" -trace smm
 			d=$(rt_median "$WORK/smio.log" "$be")
-			if [ -z "$d" ]; then
-				fail_or_skip smi_roundtrip "$be" "rep $rep (OVMF): no RSM lines" \
+			# A boot that stopped early saw other SMIs than a whole one
+			# (OVMF's first ones are the slow relocation and setup):
+			# its median compares with nothing.
+			if [ -z "$d" ] || [ "$(bx_get e1)" = -1.000000 ]; then
+				fail_or_skip smi_roundtrip "$be" \
+					"rep $rep (OVMF): no 'Shell> ', $(rsm_count "$d") RSMs traced" \
 					"$WORK/smio.log" || skipped[$be]=1
 				continue
 			fi
-			[ "$(bx_get e1)" = -1.000000 ] &&
-				echo "  note: $be rep $rep: OVMF did not reach the shell; ${d##* } SMIs counted"
 			trace[$be]+="${d%% *} "
 		done
 	done
