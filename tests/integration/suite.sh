@@ -2,6 +2,8 @@
 # Runs every tests/integration/cases/*.sh (busybox sh compatible) from the
 # payload directory with bash. A case exits 0 (pass), 77 (skip: it says why) or
 # anything else (fail). Prints a summary line "N passed, N failed, N skipped".
+# Each case runs under a time limit: 600 s, or what a "# timeout: N" line in
+# the case says; a case past it is killed and fails.
 cd "$(dirname "$0")"
 export PAYLOAD=$(pwd)
 export PATH="$PAYLOAD/bin:$PATH"
@@ -24,8 +26,12 @@ for c in cases/*.sh; do
 	echo "=== $name"
 	t0=$(date +%s)
 	log="$TMP/itest-$name.log"
-	bash "$c" >"$log" 2>&1
+	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$c" | head -n 1)
+	timeout -k 10 "${limit:-600}" bash "$c" >"$log" 2>&1
 	rc=$?
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		echo "case killed after its time limit of ${limit:-600}s" >>"$log"
+	fi
 	t1=$(date +%s)
 	if [ $rc = 0 ]; then
 		pass=$((pass + 1))

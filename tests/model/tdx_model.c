@@ -1185,14 +1185,15 @@ static int vcpu_run(struct tdx_model *m, struct mvcpu *v, struct kvm_run *run)
 {
 	struct mvm *vm = v->vm;
 	struct vcpu_script *s = &m->scripts[v->id];
-	union tdx_run_exit *e = tdx_run_exit(run);
 	uint64_t shared = 1ULL << (vm->gpaw ? vm->gpaw - 1 : 47);
+	union tdx_run_exit *e;
 	int r;
 
 	if (vm->type == KVM_X86_TDX_VM && (v->state != 1 || vm->td_state != TD_RUNNABLE))
 		return -EINVAL;
 	if (!run)
 		return -EFAULT;
+	e = tdx_run_exit(run);
 	r = complete(s, run);
 	if (r)
 		return r;
