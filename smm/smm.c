@@ -227,7 +227,7 @@ static bool piece_visible(const struct smm *smm, const struct smm_piece *p, int 
 		return !tseg_hidden(smm) || user_smm ||
 		       (smm->impl == SMM_IMPL_USER && smm->cfg.user_tseg_always_mapped);
 	case SMM_PIECE_ASEG:
-		return !aseg_hidden(smm) || user_smm;
+		return !aseg_hidden(smm) || (user_smm && smm->aseg_in_smm);
 	default:
 		return true;
 	}
@@ -346,20 +346,59 @@ static int views_apply(struct smm *smm)
 	return ret;
 }
 
-void smm_views_update(struct smm *smm)
+void smm_views_update(struct smm *smm, uint32_t smbase)
 {
+	/* A handler running from the A-segment needs it mapped: code cannot
+	 * be fetched through MMIO. */
+	if (smbase && ranges_overlap(MM_VGA, SMM_ASEG_SIZE, (uint64_t)smbase + MM_SMM_HANDLER_OFF,
+				     0x8000))
+		smm->aseg_in_smm = true;
+	if (smm->nr_in_smm == 0)
+		smm->aseg_in_smm = false;
 	views_apply(smm);
+}
+
+/*
+ * An access to hidden SMRAM from SMM: that only happens with the user
+ * backend, for the A-segment, which is mapped lazily. Map it for the rest
+ * of this SMM session and serve this access from RAM. NULL otherwise.
+ */
+static uint8_t *bh_smm_access(struct smm_blackhole *bh, const struct io_ctx *ctx, uint64_t off,
+			      unsigned size)
+{
+	struct smm *smm = bh->smm;
+
+	if (!ctx->smm || smm->impl != SMM_IMPL_USER || smm->nr_in_smm == 0)
+		return NULL;
+	if (bh->aseg && !smm->aseg_in_smm) {
+		smm->aseg_in_smm = true;
+		views_apply(smm);
+	}
+	return vm_gpa_ptr(smm->vm, bh->gpa + off, size);
 }
 
 /* Closed SMRAM seen from outside SMM: reads all-ones, writes dropped. */
 static uint64_t bh_read(void *dev, const struct io_ctx *ctx, uint64_t off, unsigned size)
 {
-	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	const uint8_t *p = bh_smm_access(dev, ctx, off, size);
+	uint64_t v = 0;
+	unsigned i;
+
+	if (!p)
+		return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+	for (i = 0; i < size; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
 }
 
 static void bh_write(void *dev, const struct io_ctx *ctx, uint64_t off, uint64_t val,
 		     unsigned size)
 {
+	uint8_t *p = bh_smm_access(dev, ctx, off, size);
+	unsigned i;
+
+	for (i = 0; p && i < size; i++)
+		p[i] = (uint8_t)(val >> (8 * i));
 }
 
 static const struct dev_ops blackhole_ops = {
@@ -370,7 +409,7 @@ static const struct dev_ops blackhole_ops = {
 
 static void set_blackhole(struct smm *smm, int idx, uint64_t gpa, uint64_t size, bool on)
 {
-	struct smm_range *bh = &smm->bh[idx];
+	struct smm_blackhole *bh = &smm->bh[idx];
 	struct bus *mmio = &smm->vm->mmio;
 
 	if (!on || !size)
@@ -379,12 +418,16 @@ static void set_blackhole(struct smm *smm, int idx, uint64_t gpa, uint64_t size,
 		return;
 	if (bh->size)
 		bus_unregister(mmio, bh->gpa, bh);
-	*bh = (struct smm_range){ 0 };
+	bh->smm = smm;
+	bh->aseg = idx == 1;
+	bh->gpa = bh->size = 0;
 	if (!size)
 		return;
 	/* Another device may own the range (VGA at the A-segment): it wins. */
-	if (bus_register(mmio, gpa, size, &blackhole_ops, bh) == 0)
-		*bh = (struct smm_range){ .gpa = gpa, .size = size };
+	if (bus_register(mmio, gpa, size, &blackhole_ops, bh) == 0) {
+		bh->gpa = gpa;
+		bh->size = size;
+	}
 }
 
 static bool slot_is_mine(const struct smm *smm, int idx)
@@ -420,7 +463,7 @@ int smm_sync_memslots(struct smm *smm)
 		vm_unmap(vm, m->dst);
 		*m = smm->mirror[--smm->nr_mirror];
 	}
-	/* Copy the new ones. */
+	/* Copy the new ones, unless vm_map_all() already put a twin in AS1. */
 	for (i = 0; i < VM_MAX_SLOTS; i++) {
 		const struct vm_slot *s = &vm->slots[i];
 		bool have = false;
@@ -429,6 +472,12 @@ int smm_sync_memslots(struct smm *smm)
 			continue;
 		for (j = 0; j < smm->nr_mirror; j++)
 			have |= smm->mirror[j].src == i;
+		for (j = 0; j < VM_MAX_SLOTS && !have; j++) {
+			const struct vm_slot *t = &vm->slots[j];
+
+			have = t->used && (t->slot >> 16) == 1 && t->gpa == s->gpa &&
+			       t->size == s->size && t->hva == s->hva && t->flags == s->flags;
+		}
 		if (have)
 			continue;
 		r = vm_map(vm, 1, s->gpa, s->size, s->hva, s->flags);
@@ -480,15 +529,16 @@ static int take_over_lowram(struct smm *smm)
 	for (i = 0; i < VM_MAX_SLOTS; i++) {
 		const struct vm_slot *s = &vm->slots[i];
 
-		if (!s->used || (s->slot >> 16) != 0 || !ranges_overlap(s->gpa, s->size, base,
-									  end - base))
+		if (!s->used || !ranges_overlap(s->gpa, s->size, base, end - base))
 			continue;
 		if (s->gpa >= base && s->gpa + s->size <= end &&
 		    (uintptr_t)s->hva - (uintptr_t)smm->cfg.lowram_hva == s->gpa - base) {
-			vm_unmap(vm, i);
+			vm_unmap(vm, i);     /* in either address space */
 			continue;
 		}
-		smm->holes[smm->nr_holes++] = (struct smm_range){ .gpa = s->gpa, .size = s->size };
+		if ((s->slot >> 16) == 0)
+			smm->holes[smm->nr_holes++] = (struct smm_range){ .gpa = s->gpa,
+									  .size = s->size };
 	}
 	for (i = 0; i < smm->cfg.nr_holes && i < SMM_MAX_HOLES; i++)
 		if (smm->cfg.holes[i].size)
@@ -545,8 +595,7 @@ static void raise_one(struct smm *smm, struct smm_vcpu *sv)
 	smm_stat_add(&smm->stats.raised, 1);
 	if (sv->in_smm)
 		smm_stat_add(&smm->stats.latched, 1);
-	if (!atomic_exchange(&sv->pending, true))
-		__atomic_store_n(&sv->t_raise, smm_now_ns(), __ATOMIC_RELAXED);
+	atomic_store(&sv->pending, true);
 	/* The vCPU looks at its pending flag before every KVM_RUN. */
 	if (sv->v && vcpu_current() != sv->v)
 		vcpu_kick(sv->v);
@@ -591,6 +640,13 @@ bool smm_vcpu_in_smm(const struct smm *smm, int cpu)
 	return smm->vcpus[cpu].in_smm;
 }
 
+bool smm_smi_pending(const struct smm *smm, int cpu)
+{
+	if (!smm || cpu < 0 || cpu >= smm->nr_cpus)
+		return false;
+	return atomic_load(&smm->vcpus[cpu].pending);
+}
+
 void smm_get_stats(struct smm *smm, struct smm_stats *out)
 {
 	const uint64_t *src = (const uint64_t *)&smm->stats;
@@ -614,6 +670,7 @@ void smm_reset(struct smm *smm)
 		atomic_store(&sv->pending, false);
 	}
 	smm->nr_in_smm = 0;
+	smm->aseg_in_smm = false;
 	pthread_mutex_lock(&smm->cache_lock);
 	memset(smm->rsm_cache, 0, sizeof(smm->rsm_cache));
 	pthread_mutex_unlock(&smm->cache_lock);
@@ -697,6 +754,9 @@ int smm_create(struct vm *vm, const struct smm_cfg *cfg, struct smm **out)
 		goto fail;
 	}
 	smm->ops = smm->impl == SMM_IMPL_KVM ? &smm_kvm_ops : &smm_user_ops;
+	/* From now on vm_map_all() also maps into the SMRAM view (AS1). */
+	if (smm->impl == SMM_IMPL_KVM)
+		vm->mirror_as1 = true;
 	smm_caps_from_cpuid(&smm->caps, vm->kvm->supported_cpuid);
 	smm->layout = smm_layout_for(&smm->caps);
 	smm->nr_cpus = cfg->nr_cpus;
@@ -754,12 +814,42 @@ fail:
 	return r;
 }
 
+/*
+ * One line for bench/ and -v users; the format is documented in
+ * smm/README.md (key=value pairs, times in nanoseconds, means rounded down).
+ */
+static void print_stats(struct smm *smm)
+{
+	struct smm_stats st;
+	char line[320];
+	uint64_t n;
+
+	if (log_verbosity < 1 && !trace_on(TRACE_SMM))
+		return;
+	smm_get_stats(smm, &st);
+	n = st.rsms ? st.rsms : 1;
+	snprintf(line, sizeof(line), "smm: stats backend=%s smis=%llu rsms=%llu latched=%llu "
+		 "deferred=%llu hwbp=%llu steps=%llu rt_mean_ns=%llu rt_max_ns=%llu "
+		 "entry_mean_ns=%llu rsm_mean_ns=%llu", smm->ops->name,
+		 (unsigned long long)st.entries, (unsigned long long)st.rsms,
+		 (unsigned long long)st.latched, (unsigned long long)st.deferred,
+		 (unsigned long long)st.hwbp_hits, (unsigned long long)st.steps,
+		 (unsigned long long)(st.roundtrip_ns / n), (unsigned long long)st.roundtrip_max_ns,
+		 (unsigned long long)(st.entry_ns / n), (unsigned long long)(st.exit_ns / n));
+	/* Once: on stderr with -v, else on the trace stream with -trace smm. */
+	if (log_verbosity >= 1)
+		log_info("%s", line);
+	else
+		trace_printf("%s", line);
+}
+
 void smm_destroy(struct smm *smm)
 {
 	int i;
 
 	if (!smm)
 		return;
+	print_stats(smm);
 	set_blackhole(smm, 0, 0, 0, false);
 	set_blackhole(smm, 1, 0, 0, false);
 	if (smm->test_port)

@@ -74,6 +74,12 @@ struct smm_cfg {
 	bool user_tseg_always_mapped;
 	/* INIT latching: the irqchip's irqchip_set_smm(). May be NULL. */
 	void (*set_smm)(void *opaque, int cpu, bool in_smm);
+	/*
+	 * True while a userspace irqchip holds @cpu in wait-for-SIPI: an SMI
+	 * then stays pending (entering SMM would run the handler from, and
+	 * return into, the INIT state). Called on @cpu's thread. May be NULL.
+	 */
+	bool (*smi_blocked)(void *opaque, int cpu);
 	void *opaque;
 };
 
@@ -91,7 +97,7 @@ struct smm_stats {
 	uint64_t latched;         /* ... that found the target already in SMM */
 	uint64_t entries;         /* SMM entries (kvm: KVM_SMI issued) */
 	uint64_t rsms;            /* returns from SMM seen */
-	uint64_t deferred;        /* user: entries postponed for an in-flight event */
+	uint64_t deferred;        /* user: entries postponed for an in-flight NMI */
 	uint64_t hwbp_hits;       /* user: RSMs caught by the hardware breakpoint */
 	uint64_t steps;           /* user: single-step exits spent looking for RSM */
 	uint64_t entry_ns;        /* user: time spent emulating SMI entry */
@@ -118,14 +124,20 @@ struct smm_vcpu {
 	int cpu;
 	atomic_bool pending;      /* an SMI waits for this vCPU */
 	bool in_smm;              /* user: emulated SMM; kvm: last KVM_RUN_X86_SMM */
-	uint64_t t_raise;         /* when the pending SMI was raised (ns) */
 	/* kernel backend */
 	uint64_t t_smi;           /* KVM_SMI issued, RSM not yet seen (0: none) */
 	/* user backend */
 	uint32_t smbase;
 	bool inside_nmi;          /* NMIs were already blocked at entry */
 	bool need_complete;       /* last exit was IO/MMIO: complete before entry */
-	bool defer_step;          /* single-stepping until an injected event is done */
+	/*
+	 * An interrupt or exception KVM was about to deliver when the SMI
+	 * was taken: held back at entry and handed to KVM again by RSM, so
+	 * the guest receives it right after SMM (as on hardware, where the
+	 * SMI wins at that instruction boundary).
+	 */
+	bool held;
+	struct kvm_vcpu_events held_ev;
 	enum smm_catch catch_mode;
 	uint64_t bp[SMM_MAX_BP];
 	int nr_bp;
@@ -155,6 +167,13 @@ struct smm_mirror {
 
 struct smm_impl_ops;
 
+/* The MMIO stand-in for SMRAM hidden from non-SMM accesses. */
+struct smm_blackhole {
+	struct smm *smm;
+	bool aseg;
+	uint64_t gpa, size;       /* registered range; size 0 = none */
+};
+
 struct smm {
 	struct vm *vm;
 	struct smm_cfg cfg;
@@ -172,7 +191,13 @@ struct smm {
 	struct smm_piece pieces[SMM_MAX_PIECES];
 	int nr_pieces;
 	int nr_in_smm;            /* user backend: vCPUs in emulated SMM */
-	struct smm_range bh[2];   /* blackholes registered (TSEG, A-seg); size 0 = none */
+	/*
+	 * User backend: the A-segment is mapped during SMM only when needed
+	 * (a handler there, or a first SMM access through its blackhole), so
+	 * OVMF's SMIs, which never touch it, pay for one memslot, not two.
+	 */
+	bool aseg_in_smm;
+	struct smm_blackhole bh[2];       /* TSEG, A-segment */
 	struct smm_mirror mirror[VM_MAX_SLOTS];
 	int nr_mirror;
 	bool test_port;
@@ -222,11 +247,22 @@ void smm_ipi_smi(void *opaque, int cpu);
 
 /* The MCH changed the SMRAM configuration. Machine lock held. */
 void smm_set_smram(struct smm *smm, const struct smm_smram_cfg *c);
-/* Address-space-0 slots outside the low-RAM block changed: refresh the
- * address-space-1 copies (kernel backend; a no-op otherwise). Lock held. */
+/*
+ * Kernel backend: smm_create() sets vm->mirror_as1, so regions mapped
+ * with vm_map_all() appear in address space 1 by themselves. Slots mapped
+ * with plain vm_map() in address space 0 (before smm_create() or since)
+ * get their AS1 copies here: call it after changing such slots. A no-op
+ * for the user backend. Lock held.
+ */
 int smm_sync_memslots(struct smm *smm);
 
 bool smm_vcpu_in_smm(const struct smm *smm, int cpu);
+/*
+ * An SMI waits for @cpu. For a userspace irqchip modelling HLT: like an
+ * NMI, a pending SMI ends the halt (but not wait-for-SIPI), so that the
+ * vCPU reaches the SMM pre_run hook. Thread-safe.
+ */
+bool smm_smi_pending(const struct smm *smm, int cpu);
 const char *smm_backend_name(const struct smm *smm);
 void smm_get_stats(struct smm *smm, struct smm_stats *out);
 
@@ -248,8 +284,9 @@ struct smm_impl_ops {
 };
 
 int smm_hook_vcpu_init(void *opaque, struct vcpu *v);
-/* Recompute and apply the memslots after nr_in_smm changed. Lock held. */
-void smm_views_update(struct smm *smm);
+/* Recompute and apply the memslots after nr_in_smm changed. Lock held.
+ * @smbase: SMM is being entered there (its SMRAM must be mapped), or 0. */
+void smm_views_update(struct smm *smm, uint32_t smbase);
 /* Does [gpa, gpa+len) touch SMRAM that is hidden from non-SMM accesses? */
 bool smm_gpa_hidden(const struct smm *smm, uint64_t gpa, uint64_t len);
 /* Tell the irqchip (INIT latching) and the bus (secure accesses). */

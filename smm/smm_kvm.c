@@ -82,6 +82,9 @@ static int kvm_pre_run(void *opaque, struct vcpu *v)
 
 	if (!sv || !atomic_load_explicit(&sv->pending, memory_order_relaxed))
 		return 0;
+	/* KVM would take the SMI in the INIT state that only userspace knows. */
+	if (smm->cfg.smi_blocked && smm->cfg.smi_blocked(smm->cfg.opaque, v->id))
+		return 0;
 	if (!atomic_exchange(&sv->pending, false))
 		return 0;
 	r = vcpu_ioctl(v, KVM_SMI, NULL);

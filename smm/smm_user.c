@@ -374,10 +374,6 @@ static int enter_smm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v)
 	uint64_t t0 = smm_now_ns();
 	int r;
 
-	if (sv->defer_step) {
-		set_guest_debug(smm, v, 0, NULL, 0);
-		sv->defer_step = false;
-	}
 	if (sv->need_complete) {
 		if (complete_io(v) < 0)
 			return -1;
@@ -386,16 +382,16 @@ static int enter_smm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v)
 	r = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev);
 	if (r < 0)
 		return smm_fail(v, "KVM_GET_VCPU_EVENTS: %s", strerror(-r));
-	if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected ||
-	    ev.nmi.injected) {
+	if (ev.nmi.injected || ev.exception.pending ||
+	    (ev.interrupt.injected && ev.interrupt.soft)) {
 		/*
-		 * An event is being delivered: saving now would lose it. Let
-		 * the guest take it, and come back after one instruction.
+		 * An NMI (or a software interrupt, or a payload exception)
+		 * cannot be held back and handed over again faithfully: let
+		 * the guest take it and enter at the next exit, which the
+		 * interrupt window brings soon. (Single-stepping instead would
+		 * leak TF into the frame the event pushes.)
 		 */
-		r = set_guest_debug(smm, v, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, NULL, 0);
-		if (r < 0)
-			return smm_fail(v, "KVM_SET_GUEST_DEBUG: %s", strerror(-r));
-		sv->defer_step = true;
+		v->run->request_interrupt_window = 1;
 		smm_stat_add(&smm->stats.deferred, 1);
 		return 0;
 	}
@@ -414,12 +410,20 @@ static int enter_smm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v)
 
 	/* Committed: an SMI raised from now on is latched until RSM. */
 	atomic_store(&sv->pending, false);
+	sv->held = ev.interrupt.injected || ev.exception.injected;
+	if (sv->held) {
+		sv->held_ev = ev;
+		ev.interrupt.injected = 0;
+		ev.exception.injected = 0;
+	}
 	pthread_mutex_lock(&smm->vm->bql);
 	smm->nr_in_smm++;
-	smm_views_update(smm);
+	smm_views_update(smm, sv->smbase);
 	pthread_mutex_unlock(&smm->vm->bql);
 
 	smm_user_entry_state(&regs, &sregs, sv->smbase, smm->caps.lm);
+	/* With a userspace irqchip a bit here would queue that interrupt again. */
+	memset(sregs.interrupt_bitmap, 0, sizeof(sregs.interrupt_bitmap));
 	if ((r = vcpu_ioctl(v, KVM_SET_SREGS, &sregs)) < 0 ||
 	    (r = vcpu_ioctl(v, KVM_SET_REGS, &regs)) < 0)
 		return smm_fail(v, "loading the SMM entry state: %s", strerror(-r));
@@ -523,6 +527,13 @@ static int do_rsm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v, struct k
 	}
 	/* NMIs stay blocked if SMM was entered from an NMI handler. */
 	ev.nmi.masked = sv->inside_nmi;
+	if (sv->held) {
+		ev.interrupt.injected = sv->held_ev.interrupt.injected;
+		ev.interrupt.nr = sv->held_ev.interrupt.nr;
+		ev.interrupt.soft = 0;
+		ev.exception = sv->held_ev.exception;
+		sv->held = false;
+	}
 	ev.interrupt.shadow = st.int_shadow & (KVM_X86_SHADOW_INT_MOV_SS | KVM_X86_SHADOW_INT_STI);
 	ev.flags = KVM_VCPUEVENT_VALID_SHADOW | (ev.flags & KVM_VCPUEVENT_VALID_PAYLOAD);
 	r = vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &ev);
@@ -535,7 +546,7 @@ static int do_rsm(struct smm *smm, struct smm_vcpu *sv, struct vcpu *v, struct k
 	pthread_mutex_lock(&smm->vm->bql);
 	smm->nr_in_smm--;
 	smm_set_vcpu_smm(sv, false);         /* releases a latched INIT */
-	smm_views_update(smm);
+	smm_views_update(smm, 0);
 	pthread_mutex_unlock(&smm->vm->bql);
 
 	rt = smm_now_ns() - sv->t_entry;
@@ -619,9 +630,13 @@ static int user_pre_run(void *opaque, struct vcpu *v)
 {
 	struct smm_vcpu *sv = v->smm;
 
+	struct smm *smm = opaque;
+
 	if (!sv || sv->in_smm || !atomic_load_explicit(&sv->pending, memory_order_relaxed))
 		return 0;
-	return enter_smm(opaque, sv, v);
+	if (smm->cfg.smi_blocked && smm->cfg.smi_blocked(smm->cfg.opaque, v->id))
+		return 0;        /* delivered once the SIPI has started the AP */
+	return enter_smm(smm, sv, v);
 }
 
 static void user_post_run(void *opaque, struct vcpu *v)
@@ -642,21 +657,12 @@ static int user_handle_exit(void *opaque, struct vcpu *v, struct kvm_run *run)
 		return -1;
 	if (sv->in_smm)
 		return rsm_catch(opaque, sv, v, run);
-	if (sv->defer_step) {
-		/* The event went in; the pending SMI is taken in the next pre_run. */
-		sv->defer_step = false;
-		if (set_guest_debug(opaque, v, 0, NULL, 0) < 0) {
-			snprintf(v->exit_msg, sizeof(v->exit_msg), "KVM_SET_GUEST_DEBUG failed");
-			return VCPU_ERROR;
-		}
-		return VCPU_CONTINUE;
-	}
 	return -1;
 }
 
 static void user_vcpu_reset(struct smm *smm, struct smm_vcpu *sv)
 {
-	if (sv->v && (sv->in_smm || sv->defer_step || sv->catch_mode != SMM_CATCH_NONE))
+	if (sv->v && (sv->in_smm || sv->catch_mode != SMM_CATCH_NONE))
 		set_guest_debug(smm, sv->v, 0, NULL, 0);
 	if (sv->in_smm) {
 		smm_set_vcpu_smm(sv, false);
@@ -665,7 +671,7 @@ static void user_vcpu_reset(struct smm *smm, struct smm_vcpu *sv)
 	}
 	atomic_store(&sv->pending, false);
 	sv->smbase = MM_SMBASE_DEFAULT;
-	sv->defer_step = false;
+	sv->held = false;
 	sv->need_complete = false;
 	sv->catch_mode = SMM_CATCH_NONE;
 	sv->nr_bp = 0;

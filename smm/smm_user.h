@@ -3,8 +3,9 @@
  * for with -smm-backend user).
  *
  * SMI entry runs on the target vCPU's thread in pre_run: finish the
- * I/O or MMIO exit the vCPU stopped on (immediate_exit KVM_RUN), wait
- * for an in-flight event injection to complete, save the CPU state into
+ * I/O or MMIO exit the vCPU stopped on (immediate_exit KVM_RUN), hold
+ * back an interrupt or exception KVM was about to inject (RSM hands it
+ * back; an in-flight NMI postpones the entry instead), save the CPU state into
  * SMRAM at SMBASE+0xFE00, load KVM's enter_smm() state, map SMRAM and
  * arm the RSM catch: a hardware execution breakpoint on the handler's RSM
  * (found by OVMF's "add rsp,0x100; rsm" signature, also behind the
@@ -15,9 +16,10 @@
  * a latched SMI right away.
  *
  * Register the SMM hooks after the irqchip's: SMM entry then runs after
- * the irqchip had its chance to inject, sees the injection as an in-flight
- * event and lets it complete first; and an AP waiting for SIPI in the
- * irqchip's pre_run never enters SMM early.
+ * the irqchip had its chance to inject, sees that injection and holds it
+ * back until RSM; and an AP waiting for SIPI in the irqchip's pre_run
+ * never enters SMM early. A userspace irqchip must let a pending SMI end a
+ * HLT (smm_smi_pending()), as it does for an NMI.
  */
 #ifndef KVMRUN_SMM_SMM_USER_H
 #define KVMRUN_SMM_SMM_USER_H

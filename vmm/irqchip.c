@@ -688,6 +688,10 @@ static bool cpu_blocked(struct irqchip *ic, struct irqchip_cpu *c)
 		return !(ev & LAPIC_EV_SIPI);
 	if (!c->halted)
 		return false;
+	if (ic->cfg.smi_pending && ic->cfg.smi_pending(ic->cfg.opaque, c->id)) {
+		c->halted = false;
+		return false;
+	}
 	if ((ev & LAPIC_EV_NMI) || (c->halt_if && apic_bus_pending(&ic->bus, c->id) >= 0)) {
 		c->halted = false;
 		return false;
@@ -1369,6 +1373,18 @@ void irqchip_set_smm(struct irqchip *ic, int cpu, bool in_smm)
 	} else if (c->v && vcpu_current() != c->v) {
 		vcpu_kick(c->v);     /* perform a latched INIT */
 	}
+}
+
+bool irqchip_cpu_wait_sipi(struct irqchip *ic, int cpu)
+{
+	bool w;
+
+	if (!ic || ic->mode != IRQCHIP_USER || cpu < 0 || cpu >= ic->nr_cpus)
+		return false;
+	lock(ic);
+	w = lapic_wait_sipi(ic->cpus[cpu].lapic);
+	unlock(ic);
+	return w;
 }
 
 void irqchip_smm_notify(void *ic, int cpu, bool in_smm)

@@ -67,6 +67,8 @@ struct irqchip_cfg {
 	 * including self and shorthands, or an IOAPIC/MSI SMI). Called with
 	 * the machine lock held, possibly on another vCPU's thread. */
 	void (*smi)(void *opaque, int cpu);
+	/* USER mode: an SMI waits for @cpu (smm_smi_pending()): ends a HLT. */
+	bool (*smi_pending)(void *opaque, int cpu);
 	void *opaque;
 	uint8_t ioapic_id;           /* IOAPIC ID at reset (MADT must agree); 0 */
 	bool skip_cpuid;             /* vcpu_init leaves CPUID alone (TDX sets it) */
@@ -110,6 +112,12 @@ void irqchip_nmi(struct irqchip *ic, int cpu);
  * other modes (KVM latches INIT itself).
  */
 void irqchip_set_smm(struct irqchip *ic, int cpu, bool in_smm);
+/*
+ * USER mode: @cpu is held in wait-for-SIPI (an AP after INIT). SMM keeps an
+ * SMI pending for such a CPU instead of entering SMM from the INIT state.
+ * False in the other modes and for a bad @cpu.
+ */
+bool irqchip_cpu_wait_sipi(struct irqchip *ic, int cpu);
 /* The same with an opaque pointer, to plug straight into a callback slot. */
 void irqchip_smm_notify(void *ic, int cpu, bool in_smm);
 

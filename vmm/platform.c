@@ -129,6 +129,20 @@ static void ipi_smi(void *opaque, int cpu)
 		smm_raise(p->smm, cpu);
 }
 
+static bool smm_pending_for_irqchip(void *opaque, int cpu)
+{
+	struct platform *p = opaque;
+
+	return p->smm && smm_smi_pending(p->smm, cpu);
+}
+
+static bool irqchip_holds_cpu(void *opaque, int cpu)
+{
+	struct platform *p = opaque;
+
+	return irqchip_cpu_wait_sipi(p->ic, cpu);
+}
+
 static void smm_tell_irqchip(void *opaque, int cpu, bool in_smm)
 {
 	struct platform *p = opaque;
@@ -592,6 +606,7 @@ static int add_smm(struct platform *p)
 	sc.lowram_hva = m->low_hva;
 	sc.kernel_irqchip = m->cfg->irqchip != IRQCHIP_USER;
 	sc.set_smm = smm_tell_irqchip;
+	sc.smi_blocked = irqchip_holds_cpu;
 	sc.opaque = p;
 	r = smm_create(m->vm, &sc, &p->smm);
 	if (r < 0)
@@ -618,6 +633,7 @@ int platform_create(struct machine *m)
 	ic.nr_cpus = m->nr_cpus;
 	ic.clock = p->clock;
 	ic.smi = ipi_smi;
+	ic.smi_pending = smm_pending_for_irqchip;
 	ic.opaque = p;
 	r = irqchip_create(m->vm, &ic, &p->ic);
 	if (r < 0)

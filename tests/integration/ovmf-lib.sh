@@ -5,7 +5,7 @@
 ovmf_run() {
 	local log=$1 script=$2 code=$3 vars=$4
 	shift 4
-	chat -t 600 -l "$log" "$PAYLOAD/cases/$script" -- "$KVMRUN" -machine q35,kernel-irqchip=off \
+	chat -t 300 -l "$log" "$PAYLOAD/cases/$script" -- "$KVMRUN" -machine q35,kernel-irqchip=off \
 		-m 256 -nographic -net none \
 		-drive if=pflash,format=raw,unit=0,file="$code",readonly=on \
 		-drive if=pflash,format=raw,unit=1,file="$vars" "$@" >/dev/null

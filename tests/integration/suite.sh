@@ -27,8 +27,16 @@ for c in cases/*.sh; do
 	t0=$(date +%s)
 	log="$TMP/itest-$name.log"
 	limit=$(sed -n 's/^# timeout: *\([0-9][0-9]*\)$/\1/p' "$c" | head -n 1)
-	timeout -k 10 "${limit:-600}" bash "$c" >"$log" 2>&1
-	rc=$?
+	if [ -n "${KVMRUN_IN_SANDBOX:-}" ]; then
+		# Also stream the case's output (prefixed "  . ") to the sandbox
+		# console, so a sandbox that wedges still shows where it was.
+		timeout -k 10 "${limit:-600}" bash "$c" 2>&1 | tee "$log" |
+			while IFS= read -r l; do printf '  . %s\n' "$l"; done
+		rc=${PIPESTATUS[0]}
+	else
+		timeout -k 10 "${limit:-600}" bash "$c" >"$log" 2>&1
+		rc=$?
+	fi
 	if [ $rc = 124 ] || [ $rc = 137 ]; then
 		echo "case killed after its time limit of ${limit:-600}s" >>"$log"
 	fi

@@ -607,7 +607,15 @@ struct g {
 	struct fake_clock fc;
 	struct vcpu *v[FAKE_VCPUS];
 	int smis[FAKE_VCPUS];
+	volatile bool smi_pend[FAKE_VCPUS];
 };
+
+static bool g_smi_pending(void *opaque, int cpu)
+{
+	struct g *g = opaque;
+
+	return cpu >= 0 && cpu < FAKE_VCPUS && g->smi_pend[cpu];
+}
 
 static void g_smi(void *opaque, int cpu)
 {
@@ -621,7 +629,8 @@ static void g_smi(void *opaque, int cpu)
 static int g_open(struct g *g, enum irqchip_mode mode, int ncpu)
 {
 	struct irqchip_cfg cfg = {
-		.mode = mode, .nr_cpus = ncpu, .smi = g_smi, .opaque = g,
+		.mode = mode, .nr_cpus = ncpu, .smi = g_smi, .smi_pending = g_smi_pending,
+		.opaque = g,
 	};
 	int i, r;
 
@@ -893,6 +902,39 @@ START_TEST(test_glue_hlt)
 	ck_assert_int_eq(pre_run(&g, 0), 0);
 	ck_assert_int_eq(run->immediate_exit, 1);
 	ck_assert_int_eq(fk.vcpu[0].nirq, 1);
+	g_close(&g);
+}
+END_TEST
+
+/* A halted vCPU with an SMI waiting for it must leave the HLT wait (SMM
+ * enters from the vCPU's own loop); an AP waiting for its SIPI is reported. */
+START_TEST(test_glue_hlt_smi_pending)
+{
+	struct g g;
+	struct kvm_run *run;
+
+	ck_assert_int_eq(g_open(&g, IRQCHIP_USER, 2), 0);
+	run = g.v[0]->run;
+	mmio_wr(&g, 0, MM_LAPIC + LAPIC_SVR, 0x1ff);
+	/* cli; hlt and nothing pending: a kick goes round the loop, still halted. */
+	ck_assert_int_eq(exit_with(&g, 0, KVM_EXIT_HLT, false, false), VCPU_HALT);
+	vcpu_kick(g.v[0]);
+	ck_assert_int_eq(pre_run(&g, 0), 0);
+	ck_assert_int_eq(run->immediate_exit, 1);
+	/* An SMI becomes pending (SMM raised it and kicked): the halt ends and
+	 * the next round enters KVM_RUN, where the SMM hook takes over. Without
+	 * that, this pre_run would block for good. */
+	g.smi_pend[0] = true;
+	run->immediate_exit = 0;
+	ck_assert_int_eq(pre_run(&g, 0), 0);
+	ck_assert_int_eq(run->immediate_exit, 0);
+	g.smi_pend[0] = false;
+	/* The AP has not been started: it waits for a SIPI; the BSP does not. */
+	ck_assert(irqchip_cpu_wait_sipi(g.ic, 1));
+	ck_assert(!irqchip_cpu_wait_sipi(g.ic, 0));
+	ck_assert(!irqchip_cpu_wait_sipi(g.ic, 5));
+	ck_assert(!irqchip_cpu_wait_sipi(g.ic, -1));
+	ck_assert(!irqchip_cpu_wait_sipi(NULL, 0));
 	g_close(&g);
 }
 END_TEST
@@ -1383,6 +1425,7 @@ int main(void)
 	tcase_add_test(glue, test_glue_inject_rules);
 	tcase_add_test(glue, test_glue_cr8_tpr_apic_base);
 	tcase_add_test(glue, test_glue_hlt);
+	tcase_add_test(glue, test_glue_hlt_smi_pending);
 	tcase_add_test(glue, test_glue_init_sipi_thread);
 	tcase_add_test(glue, test_glue_timer_wakes_thread);
 	tcase_add_test(glue, test_glue_irq_wakes_thread);

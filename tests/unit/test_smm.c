@@ -311,6 +311,7 @@ static int f_vcpu_ioctl(struct fvcpu *fv, unsigned long req, void *arg)
 		fv->ev.exception = e->exception;
 		fv->ev.interrupt.injected = e->interrupt.injected;
 		fv->ev.interrupt.nr = e->interrupt.nr;
+		fv->ev.interrupt.soft = e->interrupt.soft;
 		fv->ev.nmi.injected = e->nmi.injected;
 		fv->ev.nmi.masked = e->nmi.masked;
 		if (e->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
@@ -423,6 +424,8 @@ struct rig {
 	struct smm *smm;
 	int smm_cb[4];                   /* last set_smm() value per cpu, -1 none */
 	int smm_cb_calls;
+	bool sipi_wait[4];               /* what smi_blocked() answers per cpu */
+	int blocked_calls;
 };
 
 static struct rig R;
@@ -434,6 +437,14 @@ static void set_smm_cb(void *opaque, int cpu, bool in)
 	if (cpu >= 0 && cpu < 4)
 		r->smm_cb[cpu] = in;
 	r->smm_cb_calls++;
+}
+
+static bool smi_blocked_cb(void *opaque, int cpu)
+{
+	struct rig *r = opaque;
+
+	r->blocked_calls++;
+	return cpu >= 0 && cpu < 4 && r->sipi_wait[cpu];
 }
 
 /* A plausible 64-bit guest: paging on, distinct GPRs. */
@@ -494,6 +505,7 @@ static void rig_up(enum smm_backend_sel sel, int ncpu, bool cap_smm, int nr_as)
 	cfg.lowram_size = LOWRAM;
 	cfg.lowram_hva = R.ram;
 	cfg.set_smm = set_smm_cb;
+	cfg.smi_blocked = smi_blocked_cb;
 	cfg.opaque = &R;
 	/* The alias replaces low RAM there: drop that part of the machine's slot first. */
 	vm_unmap_range(R.vm, 0, 0, LOWRAM);
@@ -792,6 +804,10 @@ START_TEST(test_test_port_and_raise)
 	ck_assert(!smm_vcpu_in_smm(R.smm, 7));
 	ck_assert(!smm_vcpu_in_smm(R.smm, -1));
 	ck_assert(!smm_vcpu_in_smm(NULL, 0));
+	ck_assert(smm_smi_pending(R.smm, 1));
+	ck_assert(!smm_smi_pending(R.smm, 2));
+	ck_assert(!smm_smi_pending(R.smm, -1));
+	ck_assert(!smm_smi_pending(NULL, 0));
 	/* The APM form outside any vCPU thread broadcasts. */
 	atomic_store(&R.smm->vcpus[0].pending, false);
 	atomic_store(&R.smm->vcpus[1].pending, false);
@@ -985,7 +1001,7 @@ START_TEST(test_user_io_completion)
 }
 END_TEST
 
-START_TEST(test_user_defer_event)
+START_TEST(test_user_held_event)
 {
 	struct fvcpu *fv;
 	struct smm_stats st;
@@ -993,30 +1009,53 @@ START_TEST(test_user_defer_event)
 	rig_up(SMM_BACKEND_USER, 1, false, 1);
 	fv = &F.vcpu[0];
 	put_handler(MM_SMBASE_DEFAULT, true);
-	/* An interrupt is being injected: entering now would lose it. */
+	/* The irqchip has just queued vector 0x30: SMM is entered first ... */
 	fv->ev.interrupt.injected = 1;
 	fv->ev.interrupt.nr = 0x30;
+	fv->sregs.interrupt_bitmap[0] = 1ULL << 0x30;
 	smm_raise(R.smm, 0);
-	push_exit(0, (struct fexit_item){ .kind = FX_DEBUG_AT, .pc = 0x402000 });
-	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
-	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
-	ck_assert(atomic_load(&R.smm->vcpus[0].pending));
-	ck_assert_uint_eq(fv->gdbg.control, 0);       /* the single step came back and was undone */
-	ck_assert_uint_eq(fv->regs.rip, 0x401000);
-	smm_get_stats(R.smm, &st);
-	ck_assert_uint_eq(st.deferred, 1);
-	/* The guest took it; now SMM entry goes ahead. */
-	fv->ev.interrupt.injected = 0;
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(smm_vcpu_in_smm(R.smm, 0));
-	/* An NMI or exception in flight defers too. */
+	ck_assert_uint_eq(fv->ev.interrupt.injected, 0);    /* not into the handler */
+	ck_assert_uint_eq(fv->sregs.interrupt_bitmap[0], 0);
+	ck_assert_uint_eq(fv->gdbg.control & KVM_GUESTDBG_SINGLESTEP, 0);
+	/* ... and RSM hands the interrupt back to KVM. */
 	do_round_trip(0, true);
+	ck_assert_uint_eq(fv->ev.interrupt.injected, 1);
+	ck_assert_uint_eq(fv->ev.interrupt.nr, 0x30);
+	/* An exception with its error code, likewise. */
+	fv->ev.interrupt.injected = 0;
+	fv->ev.exception.injected = 1;
+	fv->ev.exception.nr = 14;
+	fv->ev.exception.has_error_code = 1;
+	fv->ev.exception.error_code = 0x6;
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert_uint_eq(fv->ev.exception.injected, 0);
+	do_round_trip(0, true);
+	ck_assert_uint_eq(fv->ev.exception.injected, 1);
+	ck_assert_uint_eq(fv->ev.exception.nr, 14);
+	ck_assert_uint_eq(fv->ev.exception.error_code, 0x6);
+	fv->ev.exception.injected = 0;
+	/* An NMI being delivered postpones the entry; no single-stepping. */
 	fv->ev.nmi.injected = 1;
 	smm_raise(R.smm, 0);
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
-	ck_assert_uint_eq(fv->gdbg.control & KVM_GUESTDBG_SINGLESTEP, KVM_GUESTDBG_SINGLESTEP);
+	ck_assert(atomic_load(&R.smm->vcpus[0].pending));
+	ck_assert_uint_eq(fv->gdbg.control, 0);
+	ck_assert_uint_eq(R.v[0]->run->request_interrupt_window, 1);
+	/* So does a software interrupt (its instruction length is not ours). */
 	fv->ev.nmi.injected = 0;
+	fv->ev.interrupt.injected = 1;
+	fv->ev.interrupt.soft = 1;
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert(!smm_vcpu_in_smm(R.smm, 0));
+	smm_get_stats(R.smm, &st);
+	ck_assert_uint_eq(st.deferred, 2);
+	/* Once delivered, the SMI goes in. */
+	fv->ev.interrupt.injected = 0;
+	fv->ev.interrupt.soft = 0;
 	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
 	ck_assert(smm_vcpu_in_smm(R.smm, 0));
 	rig_down();
@@ -1147,6 +1186,93 @@ START_TEST(test_user_smp_broadcast)
 	ck_assert_int_eq(slot_at(0, TSEG), -1);
 	ck_assert_int_eq(R.smm_cb[0], 0);
 	ck_assert_int_eq(R.smm_cb[1], 0);
+	rig_down();
+}
+END_TEST
+
+/* An AP the userspace irqchip holds in wait-for-SIPI keeps its SMI pending. */
+START_TEST(test_smi_blocked_in_wait_for_sipi)
+{
+	struct smm_backend_case { enum smm_backend_sel sel; bool cap; int nr_as; } c[2] = {
+		{ SMM_BACKEND_USER, false, 1 }, { SMM_BACKEND_KVM, true, 2 },
+	};
+	int i, k;
+
+	for (i = 0; i < 2; i++) {
+		rig_up(c[i].sel, 2, c[i].cap, c[i].nr_as);
+		close_tseg(true);
+		put_handler(MM_SMBASE_DEFAULT, true);
+		R.sipi_wait[1] = true;
+		smm_raise(R.smm, -1);
+		/* Several trips round the loop (kicks): never delivered to cpu1. */
+		for (k = 0; k < 3; k++)
+			ck_assert_int_eq(step(R.v[1]), VCPU_CONTINUE);
+		ck_assert(R.blocked_calls >= 3);
+		ck_assert(smm_smi_pending(R.smm, 1));
+		ck_assert(!smm_vcpu_in_smm(R.smm, 1));
+		ck_assert_int_eq(F.vcpu[1].smi_ioctls, 0);
+		ck_assert_int_eq(R.smm_cb[1], -1);
+		/* cpu0 is not held: it takes its SMI at once. */
+		ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+		ck_assert(!smm_smi_pending(R.smm, 0));
+		if (c[i].sel == SMM_BACKEND_USER)
+			ck_assert(smm_vcpu_in_smm(R.smm, 0));
+		else
+			ck_assert_int_eq(F.vcpu[0].smi_ioctls, 1);
+		/* The SIPI came: the SMI goes in on the next entry. */
+		R.sipi_wait[1] = false;
+		ck_assert_int_eq(step(R.v[1]), VCPU_CONTINUE);
+		ck_assert(!smm_smi_pending(R.smm, 1));
+		if (c[i].sel == SMM_BACKEND_USER)
+			ck_assert(smm_vcpu_in_smm(R.smm, 1));
+		else
+			ck_assert_int_eq(F.vcpu[1].smi_ioctls, 1);
+		rig_down();
+	}
+}
+END_TEST
+
+START_TEST(test_user_aseg_lazy)
+{
+	struct smm_smram_cfg c = { .tseg_base = TSEG, .tseg_size = MiB, .tseg_closed = true,
+				   .low_smram = true };
+	struct io_ctx in = { .cpu = 0, .smm = true }, out = { .cpu = 0, .smm = false };
+	uint8_t buf[4];
+
+	rig_up(SMM_BACKEND_USER, 1, false, 1);
+	smm_set_smram(R.smm, &c);
+	put_handler(MM_SMBASE_DEFAULT, true);
+	R.ram[0xa0000] = 0x11;
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	/* In SMM: TSEG mapped at once, the A-segment only when used. */
+	ck_assert_int_ge(slot_at(0, TSEG), 0);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &out, 0xa0000, buf, 1), 0);
+	ck_assert_uint_eq(buf[0], 0xff);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &in, 0xa0000, buf, 1), 0);
+	ck_assert_uint_eq(buf[0], 0x11);
+	ck_assert_int_ge(slot_at(0, 0xa0000), 0);
+	st_le32(buf, 0xcafef00d);
+	ck_assert_int_eq(bus_write(&R.vm->mmio, &in, 0xa0004, buf, 4), 0);
+	ck_assert_uint_eq(ld_le32(R.ram + 0xa0004), 0xcafef00d);
+	/* A non-SMM access through the blackhole still changes nothing. */
+	ck_assert_int_eq(bus_write(&R.vm->mmio, &out, 0xa0004, buf, 1), 0);
+	ck_assert_int_eq(bus_read(&R.vm->mmio, &out, 0xa0004, buf, 4), 0);
+	ck_assert_uint_eq(ld_le32(buf), 0xffffffff);
+	do_round_trip(0, true);
+	ck_assert_int_eq(slot_at(0, 0xa0000), -1);
+	ck_assert_int_eq(slot_at(0, TSEG), -1);
+	/* A handler in the A-segment (SMBASE 0xA0000) needs it mapped on entry. */
+	R.smm->vcpus[0].smbase = 0xa0000;
+	put_handler(0xa0000, true);
+	smm_raise(R.smm, 0);
+	ck_assert_int_eq(step(R.v[0]), VCPU_CONTINUE);
+	ck_assert_int_ge(slot_at(0, 0xa8000), 0);
+	do_round_trip(0, true);
+	ck_assert_int_eq(slot_at(0, 0xa8000), -1);
 	rig_down();
 }
 END_TEST
@@ -1358,11 +1484,13 @@ int main(void)
 	tcase_add_test(tu, test_user_entry_state);
 	tcase_add_test(tu, test_user_round_trip);
 	tcase_add_test(tu, test_user_io_completion);
-	tcase_add_test(tu, test_user_defer_event);
+	tcase_add_test(tu, test_user_held_event);
 	tcase_add_test(tu, test_user_relocation_and_latch);
 	tcase_add_test(tu, test_user_invalid_image);
 	tcase_add_test(tu, test_user_singlestep_fallback);
 	tcase_add_test(tu, test_user_smp_broadcast);
+	tcase_add_test(tu, test_smi_blocked_in_wait_for_sipi);
+	tcase_add_test(tu, test_user_aseg_lazy);
 	tcase_add_test(tu, test_user_reset);
 	tcase_add_test(tu, test_user_kernel_irqchip_states);
 	tcase_add_test(tu, test_user_32bit_layout);

@@ -4,7 +4,7 @@
 need_file "$OVMF_DIR/OVMF_CODE_4M.secboot.fd"
 cp "$OVMF_DIR/OVMF_VARS_4M.fd" "$TMP/vars.fd"
 cd "$TMP"
-chat -t 600 -l "$TMP/headline.log" "$PAYLOAD/cases/ovmf-shell.chat" -- "$KVMRUN" \
+chat -t 300 -l "$TMP/headline.log" "$PAYLOAD/cases/ovmf-shell.chat" -- "$KVMRUN" \
 	-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
 	-drive if=pflash,format=raw,unit=0,file="$OVMF_DIR/OVMF_CODE_4M.secboot.fd",readonly=on \
 	-drive if=pflash,format=raw,unit=1,file=vars.fd -m 256 -serial stdio -nographic -net none \

@@ -121,6 +121,7 @@ run_specs() {
 		specs=("$guests_dir"/*.spec)
 	fi
 	for spec in "${specs[@]}"; do
+		echo "--- $(basename "$spec" .spec)"
 		WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmrun-guest.XXXXXX")
 		export WORK
 		rc=0
